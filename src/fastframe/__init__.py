@@ -1,0 +1,69 @@
+"""fastframe: a fast, correct WebSocket (RFC 6455) framing core.
+
+The hot paths — XOR (un)masking, UTF-8 validation, header parsing and
+building, the frame parser — are compiled (Cython and C with SIMD kernels
+chosen at run time); each has a pure-Python twin with the same behaviour.
+:data:`BACKEND` says which one this process uses.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._backend import select_backend
+from .enums import CloseCode, Opcode
+from .errors import ProtocolError
+from .messages import Message, MessageAssembler
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BACKEND",
+    "KERNELS",
+    "apply_mask",
+    "mask_inplace",
+    "validate_utf8",
+    "Utf8Validator",
+    "Header",
+    "Frame",
+    "parse_header",
+    "build_header",
+    "build_frame",
+    "parse_close",
+    "build_close",
+    "FrameParser",
+    "Message",
+    "MessageAssembler",
+    "Opcode",
+    "CloseCode",
+    "ProtocolError",
+]
+
+# Type checkers see the typed pure twins; at run time the selected backend.
+if TYPE_CHECKING:
+    from ._frames_py import Frame, Header, build_close, build_frame, build_header, parse_close, parse_header
+    from ._mask_py import apply_mask, mask_inplace
+    from ._parser_py import FrameParser
+    from ._utf8_py import Utf8Validator, validate_utf8
+
+    BACKEND: str
+    KERNELS: dict[str, str]
+else:
+    _backend = select_backend()
+    #: "cython" or "python": the implementation in use.
+    BACKEND = _backend.name
+    #: The kernels the compiled backend chose on this CPU, e.g. {"mask": "avx512", "utf8": "avx512"}.
+    KERNELS = _backend.kernels
+    apply_mask = _backend.apply_mask
+    mask_inplace = _backend.mask_inplace
+    validate_utf8 = _backend.validate_utf8
+    Utf8Validator = _backend.Utf8Validator
+    Header = _backend.Header
+    Frame = _backend.Frame
+    parse_header = _backend.parse_header
+    build_header = _backend.build_header
+    build_frame = _backend.build_frame
+    parse_close = _backend.parse_close
+    build_close = _backend.build_close
+    FrameParser = _backend.FrameParser
+    del _backend

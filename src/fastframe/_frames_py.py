@@ -1,0 +1,398 @@
+"""Frame headers, frames and close payloads (RFC 6455 §5.2, §5.5.1), pure twin of ``_frames``."""
+
+from __future__ import annotations
+
+import secrets
+import struct
+from typing import Any, Literal, Optional, Union
+
+from ._mask_py import apply_mask
+from ._views import Buffer, byte_view, mask_key
+from .enums import CloseCode, Opcode, is_valid_close_code
+from .errors import ProtocolError
+
+__all__ = [
+    "Header",
+    "Frame",
+    "parse_header",
+    "build_header",
+    "build_frame",
+    "parse_close",
+    "build_close",
+    "MAX_PAYLOAD_LENGTH",
+    "OPCODES",
+]
+
+#: Largest payload length a header can carry: the 64-bit length's MSB must be 0 (§5.2).
+MAX_PAYLOAD_LENGTH = (1 << 63) - 1
+
+#: Opcode members by value; None for the reserved opcodes.  Indexing a tuple
+#: is much cheaper than calling the enum.
+OPCODES: tuple[Optional[Opcode], ...] = tuple(
+    Opcode(value) if value in Opcode._value2member_map_ else None for value in range(16)
+)
+
+MaskArg = Union[None, Literal[True], Buffer]
+
+_unpack_16 = struct.Struct("!H").unpack_from
+_unpack_64 = struct.Struct("!Q").unpack_from
+
+
+class Header:
+    """A parsed frame header (RFC 6455 §5.2).
+
+    Attributes:
+        fin: the FIN bit: this frame ends its message.
+        rsv1: the RSV1 bit (used by permessage-deflate, RFC 7692).
+        rsv2: the RSV2 bit.
+        rsv3: the RSV3 bit.
+        opcode: the 4-bit opcode as a plain ``int`` (reserved values included:
+            deciding what is allowed is the parser's job).
+        masked: the MASK bit.
+        length: the payload length in bytes.
+        mask: the 4-byte masking key, or None for an unmasked frame.
+        size: the length of the header itself in bytes (2 to 14).
+    """
+
+    __slots__ = ("fin", "rsv1", "rsv2", "rsv3", "opcode", "masked", "length", "mask", "size")
+
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+    opcode: int
+    masked: bool
+    length: int
+    mask: Optional[bytes]
+    size: int
+
+    def __repr__(self) -> str:
+        return (
+            f"Header(fin={self.fin}, rsv1={self.rsv1}, rsv2={self.rsv2}, rsv3={self.rsv3}, "
+            f"opcode={self.opcode}, masked={self.masked}, length={self.length}, "
+            f"mask={self.mask!r}, size={self.size})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Header):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in Header.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def parse_header(buf: Buffer, offset: int = 0) -> Optional[Header]:
+    """Parse the frame header that starts at ``buf[offset]`` (RFC 6455 §5.2).
+
+    Only the header's own encoding is checked here; protocol rules (reserved
+    bits and opcodes, masking, control frame sizes) are :class:`FrameParser`'s.
+
+    Args:
+        buf: any C-contiguous buffer.
+        offset: where the header starts in ``buf``.
+
+    Returns:
+        The header, or None if ``buf`` ends before the header does.
+
+    Raises:
+        ProtocolError: the 64-bit length has its most significant bit set
+            (code 1002).
+        TypeError: ``buf`` is not a C-contiguous buffer.
+        ValueError: ``offset`` is negative or past the end of ``buf``.
+    """
+    if type(buf) is not bytes:
+        buf = byte_view(buf)
+    if offset < 0 or offset > len(buf):
+        raise ValueError(f"offset {offset} is outside the buffer of {len(buf)} bytes")
+    available = len(buf) - offset
+    if available < 2:
+        return None
+    b0 = buf[offset]
+    b1 = buf[offset + 1]
+    length = b1 & 0x7F
+    size = 2
+    if length == 126:
+        if available < 4:
+            return None
+        (length,) = _unpack_16(buf, offset + 2)
+        size = 4
+    elif length == 127:
+        if available < 10:
+            return None
+        (length,) = _unpack_64(buf, offset + 2)
+        if length > MAX_PAYLOAD_LENGTH:
+            raise ProtocolError(CloseCode.PROTOCOL_ERROR, "payload length has its most significant bit set")
+        size = 10
+    header = Header()
+    header.masked = masked = b1 >= 0x80
+    if masked:
+        if available < size + 4:
+            return None
+        header.mask = bytes(buf[offset + size : offset + size + 4])
+        size += 4
+    else:
+        header.mask = None
+    header.fin = b0 >= 0x80
+    header.rsv1 = bool(b0 & 0x40)
+    header.rsv2 = bool(b0 & 0x20)
+    header.rsv3 = bool(b0 & 0x10)
+    header.opcode = b0 & 0x0F
+    header.length = length
+    header.size = size
+    return header
+
+
+def _resolve_mask(mask: MaskArg) -> Optional[bytes]:
+    if mask is None:
+        return None
+    if mask is True:
+        # RFC 6455 §5.3: the key must be unpredictable, from a strong source.
+        return secrets.token_bytes(4)
+    return mask_key(mask)
+
+
+def _first_byte(opcode: int, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool) -> int:
+    if type(opcode) is not int and not isinstance(opcode, int):
+        raise TypeError(f"opcode must be an int, not {type(opcode).__name__}")
+    if not 0 <= opcode <= 15:
+        raise ValueError(f"opcode must be in 0..15, got {opcode}")
+    return (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | (0x10 if rsv3 else 0) | opcode
+
+
+def _encode_header(first: int, length: int, key: Optional[bytes]) -> bytes:
+    mask_bit = 0x80 if key is not None else 0
+    if length < 126:
+        head = bytes((first, mask_bit | length))
+    elif length < 65536:
+        head = struct.pack("!BBH", first, mask_bit | 126, length)
+    else:
+        head = struct.pack("!BBQ", first, mask_bit | 127, length)
+    return head + key if key is not None else head
+
+
+def build_header(
+    opcode: int,
+    length: int,
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    rsv2: bool = False,
+    rsv3: bool = False,
+    mask: MaskArg = None,
+) -> bytes:
+    """Build a frame header with the minimal length encoding (RFC 6455 §5.2).
+
+    This is the low-level encoder: any 4-bit opcode and any bits are allowed,
+    so a caller can also write frames that a peer must reject.
+
+    Args:
+        opcode: 0 to 15.
+        length: the payload length, 0 to 2**63 - 1.
+        fin: the FIN bit.
+        rsv1: the RSV1 bit.
+        rsv2: the RSV2 bit.
+        rsv3: the RSV3 bit.
+        mask: None for an unmasked frame, a 4-byte key, or True for a fresh
+            random key from :mod:`secrets` (the key is the last 4 bytes).
+
+    Returns:
+        The header bytes, masking key included.
+
+    Raises:
+        ValueError: ``opcode`` or ``length`` is out of range, or ``mask`` is
+            not 4 bytes long.
+        TypeError: ``mask`` is neither None, True nor a buffer.
+    """
+    first = _first_byte(opcode, fin, rsv1, rsv2, rsv3)
+    if not 0 <= length <= MAX_PAYLOAD_LENGTH:
+        raise ValueError(f"length must be in 0..2**63-1, got {length}")
+    return _encode_header(first, length, _resolve_mask(mask))
+
+
+def build_frame(
+    opcode: int,
+    payload: Buffer,
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    rsv2: bool = False,
+    rsv3: bool = False,
+    mask: MaskArg = None,
+) -> bytes:
+    """Build a complete frame: header and (masked) payload (RFC 6455 §5.2).
+
+    Clients must mask every frame they send and servers must not (§5.1): pass
+    ``mask=True`` on the client side.
+
+    Args:
+        opcode: a defined opcode (:class:`Opcode`).
+        payload: any C-contiguous buffer.
+        fin: the FIN bit; control frames must have it set.
+        rsv1: the RSV1 bit.
+        rsv2: the RSV2 bit.
+        rsv3: the RSV3 bit.
+        mask: None, a 4-byte key, or True for a fresh random key.
+
+    Returns:
+        The frame as bytes.
+
+    Raises:
+        ValueError: ``opcode`` is reserved, a control frame is longer than
+            125 bytes or not final (§5.5), or ``mask`` is not 4 bytes long.
+        TypeError: ``payload`` is not a buffer.
+    """
+    first = _first_byte(opcode, fin, rsv1, rsv2, rsv3)
+    if OPCODES[opcode] is None:
+        raise ValueError(f"opcode {opcode} is reserved")
+    if type(payload) is not bytes:
+        payload = byte_view(payload)
+    length = len(payload)
+    if opcode >= 8:
+        if length > 125:
+            raise ValueError(f"control frame payload must be at most 125 bytes, got {length}")
+        if not fin:
+            raise ValueError("control frames cannot be fragmented")
+    key = _resolve_mask(mask)
+    head = _encode_header(first, length, key)
+    if key is None:
+        return head + payload
+    return head + apply_mask(payload, key)
+
+
+class Frame:
+    """One WebSocket frame, payload unmasked (RFC 6455 §5.2).
+
+    Attributes:
+        opcode: the frame's :class:`Opcode`.
+        payload: the application (or extension) data, unmasked.
+        fin: the FIN bit.
+        rsv1: the RSV1 bit.
+        rsv2: the RSV2 bit.
+        rsv3: the RSV3 bit.
+    """
+
+    __slots__ = ("opcode", "payload", "fin", "rsv1", "rsv2", "rsv3")
+
+    opcode: Opcode
+    payload: bytes
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+
+    def __init__(
+        self,
+        opcode: int,
+        payload: bytes = b"",
+        *,
+        fin: bool = True,
+        rsv1: bool = False,
+        rsv2: bool = False,
+        rsv3: bool = False,
+    ) -> None:
+        self.opcode = Opcode(opcode)
+        self.payload = bytes(payload)
+        self.fin = bool(fin)
+        self.rsv1 = bool(rsv1)
+        self.rsv2 = bool(rsv2)
+        self.rsv3 = bool(rsv3)
+
+    def __repr__(self) -> str:
+        data = self.payload if len(self.payload) <= 32 else self.payload[:29] + b"..."
+        bits = "".join(name for name, on in (("F", self.fin), ("1", self.rsv1), ("2", self.rsv2), ("3", self.rsv3)) if on)
+        return f"<Frame {self.opcode.name} [{bits or '-'}] {len(self.payload)} bytes {data!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Frame):
+            return NotImplemented
+        return (
+            self.opcode == other.opcode
+            and self.payload == other.payload
+            and self.fin == other.fin
+            and self.rsv1 == other.rsv1
+            and self.rsv2 == other.rsv2
+            and self.rsv3 == other.rsv3
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_frame, (int(self.opcode), self.payload, self.fin, self.rsv1, self.rsv2, self.rsv3))
+
+
+def make_frame(opcode: Opcode, payload: bytes, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool) -> Frame:
+    """Build a Frame from checked values, skipping ``__init__``'s conversions (parser hot path)."""
+    frame = Frame.__new__(Frame)
+    frame.opcode = opcode
+    frame.payload = payload
+    frame.fin = fin
+    frame.rsv1 = rsv1
+    frame.rsv2 = rsv2
+    frame.rsv3 = rsv3
+    return frame
+
+
+def _rebuild_frame(opcode: int, payload: bytes, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool) -> Frame:
+    return Frame(opcode, payload, fin=fin, rsv1=rsv1, rsv2=rsv2, rsv3=rsv3)
+
+
+def parse_close(payload: Buffer) -> tuple[int, str]:
+    """Read the status code and reason of a close frame (RFC 6455 §5.5.1).
+
+    Args:
+        payload: the close frame's unmasked payload.
+
+    Returns:
+        ``(code, reason)``.  An empty payload means no status code was sent:
+        ``(1005, "")`` (``CloseCode.NO_STATUS_RCVD``, §7.1.5).
+
+    Raises:
+        ProtocolError: a 1-byte payload or a code that may not be sent on the
+            wire (code 1002); a reason that is not valid UTF-8 (code 1007).
+        TypeError: ``payload`` is not a buffer.
+    """
+    if type(payload) is not bytes:
+        payload = byte_view(payload).tobytes()
+    length = len(payload)
+    if length == 0:
+        return CloseCode.NO_STATUS_RCVD, ""
+    if length == 1:
+        raise ProtocolError(CloseCode.PROTOCOL_ERROR, "close frame payload of 1 byte")
+    code = (payload[0] << 8) | payload[1]
+    if not is_valid_close_code(code):
+        raise ProtocolError(CloseCode.PROTOCOL_ERROR, f"invalid close code {code}")
+    try:
+        reason = payload[2:].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(CloseCode.INVALID_DATA, "invalid UTF-8 in close reason") from None
+    return _close_code(code), reason
+
+
+def _close_code(code: int) -> int:
+    """The code as a :class:`CloseCode` member when it has a name."""
+    try:
+        return CloseCode(code)
+    except ValueError:
+        return code
+
+
+def build_close(code: int, reason: str = "") -> bytes:
+    """Build the payload of a close frame (RFC 6455 §5.5.1).
+
+    Args:
+        code: a status code that may be sent on the wire (§7.4).
+        reason: a short explanation; at most 123 bytes once UTF-8 encoded, so
+            that the payload fits a control frame.
+
+    Returns:
+        The payload: the code as 2 bytes big-endian, then the UTF-8 reason.
+
+    Raises:
+        ValueError: ``code`` may not be sent, or ``reason`` is too long.
+    """
+    if not is_valid_close_code(code):
+        raise ValueError(f"close code {code} may not be sent in a close frame")
+    data = reason.encode("utf-8")
+    if len(data) > 123:
+        raise ValueError(f"close reason must be at most 123 bytes in UTF-8, got {len(data)}")
+    return struct.pack("!H", code) + data

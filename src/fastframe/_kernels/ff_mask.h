@@ -1,0 +1,180 @@
+/* XOR (un)masking of WebSocket payloads (RFC 6455 §5.3).
+ *
+ *   dst[i] = src[i] ^ mask[(i + offset) % 4]
+ *
+ * `offset` is the position of src[0] within the masked payload, so a payload
+ * that arrives in chunks is unmasked chunk by chunk.  dst may equal src (in
+ * place) but must not otherwise overlap it.  Any alignment, any length.
+ *
+ * Small inputs take an inline scalar path (no indirect call); from 64 bytes
+ * on, a kernel chosen once at import runs: AVX-512 (64 B/step), AVX2
+ * (32 B/step), SSE2 (16 B/step, the x86-64 baseline), NEON, or 8-byte words.
+ */
+#ifndef FF_MASK_H
+#define FF_MASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "ff_cpu.h"
+
+/* The key as 8 bytes of mask pattern starting at `offset`; memcpy keeps it
+ * independent of endianness and alignment. */
+static inline uint64_t ff_mask_key64(const uint8_t mask[4], size_t offset)
+{
+    uint8_t pat[8];
+    for (int i = 0; i < 8; i++)
+        pat[i] = mask[(offset + (size_t)i) & 3];
+    uint64_t key;
+    memcpy(&key, pat, 8);
+    return key;
+}
+
+/* Scalar tail/short path: 8-byte words, then single bytes.  `key` is the
+ * 8-byte pattern aligned to src[0]. */
+static inline void ff_mask_words(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, src + i, 8);
+        w ^= key;
+        memcpy(dst + i, &w, 8);
+    }
+    const uint8_t *k = (const uint8_t *)&key;
+    for (; i < n; i++)
+        dst[i] = src[i] ^ k[i & 7];
+}
+
+#ifdef FF_HAVE_SSE2
+static void ff_mask_sse2(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
+{
+    __m128i k = _mm_set1_epi64x((long long)key);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(src + i + 32));
+        __m128i d = _mm_loadu_si128((const __m128i *)(src + i + 48));
+        _mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, k));
+        _mm_storeu_si128((__m128i *)(dst + i + 16), _mm_xor_si128(b, k));
+        _mm_storeu_si128((__m128i *)(dst + i + 32), _mm_xor_si128(c, k));
+        _mm_storeu_si128((__m128i *)(dst + i + 48), _mm_xor_si128(d, k));
+    }
+    for (; i + 16 <= n; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+        _mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, k));
+    }
+    /* i is a multiple of 16, so the pattern is still aligned to dst + i. */
+    ff_mask_words(dst + i, src + i, n - i, key);
+}
+#endif
+
+#ifdef FF_HAVE_AVX
+FF_TARGET("avx2")
+static void ff_mask_avx2(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
+{
+    __m256i k = _mm256_set1_epi64x((long long)key);
+    size_t i = 0;
+    for (; i + 128 <= n; i += 128) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(src + i + 32));
+        __m256i c = _mm256_loadu_si256((const __m256i *)(src + i + 64));
+        __m256i d = _mm256_loadu_si256((const __m256i *)(src + i + 96));
+        _mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
+        _mm256_storeu_si256((__m256i *)(dst + i + 32), _mm256_xor_si256(b, k));
+        _mm256_storeu_si256((__m256i *)(dst + i + 64), _mm256_xor_si256(c, k));
+        _mm256_storeu_si256((__m256i *)(dst + i + 96), _mm256_xor_si256(d, k));
+    }
+    for (; i + 32 <= n; i += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
+        _mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
+    }
+    ff_mask_words(dst + i, src + i, n - i, key);
+}
+
+FF_TARGET("avx512f,avx512bw")
+static void ff_mask_avx512(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
+{
+    __m512i k = _mm512_set1_epi64((long long)key);
+    size_t i = 0;
+    for (; i + 256 <= n; i += 256) {
+        __m512i a = _mm512_loadu_si512((const void *)(src + i));
+        __m512i b = _mm512_loadu_si512((const void *)(src + i + 64));
+        __m512i c = _mm512_loadu_si512((const void *)(src + i + 128));
+        __m512i d = _mm512_loadu_si512((const void *)(src + i + 192));
+        _mm512_storeu_si512((void *)(dst + i), _mm512_xor_si512(a, k));
+        _mm512_storeu_si512((void *)(dst + i + 64), _mm512_xor_si512(b, k));
+        _mm512_storeu_si512((void *)(dst + i + 128), _mm512_xor_si512(c, k));
+        _mm512_storeu_si512((void *)(dst + i + 192), _mm512_xor_si512(d, k));
+    }
+    for (; i + 64 <= n; i += 64) {
+        __m512i a = _mm512_loadu_si512((const void *)(src + i));
+        _mm512_storeu_si512((void *)(dst + i), _mm512_xor_si512(a, k));
+    }
+    if (i < n) {
+        /* Masked load/store: touches no byte past the end of either buffer. */
+        __mmask64 m = (__mmask64)((((uint64_t)1) << (n - i)) - 1); /* n - i < 64 */
+        __m512i a = _mm512_maskz_loadu_epi8(m, (const void *)(src + i));
+        _mm512_mask_storeu_epi8((void *)(dst + i), m, _mm512_xor_si512(a, k));
+    }
+}
+#endif
+
+#ifdef FF_ARM64
+static void ff_mask_neon(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
+{
+    uint8x16_t k = vreinterpretq_u8_u64(vdupq_n_u64(key));
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        uint8x16_t a = vld1q_u8(src + i);
+        uint8x16_t b = vld1q_u8(src + i + 16);
+        uint8x16_t c = vld1q_u8(src + i + 32);
+        uint8x16_t d = vld1q_u8(src + i + 48);
+        vst1q_u8(dst + i, veorq_u8(a, k));
+        vst1q_u8(dst + i + 16, veorq_u8(b, k));
+        vst1q_u8(dst + i + 32, veorq_u8(c, k));
+        vst1q_u8(dst + i + 48, veorq_u8(d, k));
+    }
+    for (; i + 16 <= n; i += 16)
+        vst1q_u8(dst + i, veorq_u8(vld1q_u8(src + i), k));
+    ff_mask_words(dst + i, src + i, n - i, key);
+}
+#endif
+
+typedef void (*ff_mask_fn)(uint8_t *, const uint8_t *, size_t, uint64_t);
+
+static ff_mask_fn ff_mask_kernel = ff_mask_words;
+static const char *ff_mask_kernel_name = "scalar";
+
+/* Pick the widest kernel this CPU and OS support; call once at import. */
+static void ff_mask_init(void)
+{
+    int f = ff_cpu_features_capped();
+    (void)f;
+    ff_mask_kernel = ff_mask_words;
+    ff_mask_kernel_name = "scalar";
+#ifdef FF_HAVE_SSE2
+    if (f & FF_CPU_SSE2) { ff_mask_kernel = ff_mask_sse2; ff_mask_kernel_name = "sse2"; }
+#endif
+#ifdef FF_HAVE_AVX
+    if (f & FF_CPU_AVX2) { ff_mask_kernel = ff_mask_avx2; ff_mask_kernel_name = "avx2"; }
+    if (f & FF_CPU_AVX512) { ff_mask_kernel = ff_mask_avx512; ff_mask_kernel_name = "avx512"; }
+#endif
+#ifdef FF_ARM64
+    if (f & FF_CPU_NEON) { ff_mask_kernel = ff_mask_neon; ff_mask_kernel_name = "neon"; }
+#endif
+}
+
+/* The entry point every module uses; see the comment at the top. */
+static inline void ff_mask(uint8_t *dst, const uint8_t *src, size_t n,
+                           const uint8_t mask[4], size_t offset)
+{
+    uint64_t key = ff_mask_key64(mask, offset);
+    if (n < 64)
+        ff_mask_words(dst, src, n, key);
+    else
+        ff_mask_kernel(dst, src, n, key);
+}
+
+#endif /* FF_MASK_H */

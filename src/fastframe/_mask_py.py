@@ -1,0 +1,88 @@
+"""WebSocket payload masking (RFC 6455 §5.3), pure-Python twin of ``_mask``.
+
+The fastest masking pure Python has is a whole-integer XOR: the payload and a
+repeated key are each turned into one big integer, XORed in C by CPython's
+long arithmetic, and turned back into bytes.  That is O(n) with small
+constants, unlike a per-byte loop.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+
+from ._views import Buffer, byte_view, mask_key
+
+__all__ = ["apply_mask", "mask_inplace", "KERNEL"]
+
+#: Name of the masking kernel in use (the compiled twin names its SIMD kernel).
+KERNEL = "python"
+
+
+def _xor(data: Buffer, key: bytes, length: int) -> bytes:
+    """XOR ``length`` bytes of ``data`` with ``key`` repeated from its start."""
+    stream = key * ((length >> 2) + 1)
+    if len(stream) != length:
+        stream = stream[:length]
+    return (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(length, "little")
+
+
+def apply_mask(data: Buffer, mask: Buffer) -> bytes:
+    """Mask or unmask ``data`` with a 4-byte key (RFC 6455 §5.3).
+
+    Masking and unmasking are the same operation: byte ``i`` is XORed with
+    ``mask[i % 4]``.
+
+    Args:
+        data: any C-contiguous buffer (bytes, bytearray, memoryview, ...).
+        mask: the 4-byte masking key.
+
+    Returns:
+        A new ``bytes`` object with the (un)masked data.
+
+    Raises:
+        TypeError: ``data`` or ``mask`` is not a C-contiguous buffer.
+        ValueError: ``mask`` is not exactly 4 bytes long.
+    """
+    key = mask_key(mask)
+    if type(data) is not bytes:
+        data = byte_view(data)
+    length = len(data)
+    if length == 0:
+        return b""
+    return _xor(data, key, length)
+
+
+def mask_inplace(buffer: Buffer, mask: Buffer, offset: int = 0) -> None:
+    """Mask or unmask a writable buffer in place (RFC 6455 §5.3).
+
+    ``offset`` is the position of ``buffer[0]`` within the masked payload:
+    unmasking a payload that arrives in chunks is ``mask_inplace(chunk, mask,
+    offset)`` with ``offset`` advanced by each chunk's length, with no copy.
+
+    Args:
+        buffer: a writable C-contiguous buffer (bytearray, writable memoryview).
+        mask: the 4-byte masking key.
+        offset: position of ``buffer[0]`` in the payload; only ``offset % 4``
+            matters.
+
+    Raises:
+        TypeError: ``buffer`` is read-only or not a buffer, or ``mask`` is not
+            a buffer.
+        ValueError: ``mask`` is not 4 bytes long or ``offset`` is negative.
+        OverflowError: ``offset`` does not fit in a C ``Py_ssize_t``.
+    """
+    view = byte_view(buffer, writable=True)
+    key = mask_key(mask)
+    offset = operator.index(offset)
+    if offset < 0:
+        raise ValueError(f"offset must be >= 0, got {offset}")
+    if offset > sys.maxsize:
+        raise OverflowError("offset is too large")
+    length = len(view)
+    if length == 0:
+        return
+    phase = offset & 3
+    if phase:
+        key = key[phase:] + key[:phase]
+    view[:] = _xor(view, key, length)

@@ -1,0 +1,43 @@
+"""Argument checking shared by the pure-Python twins.
+
+The compiled modules apply the same rules in C (see ``_buffers.pxd``): any
+C-contiguous buffer is accepted and read as raw bytes; anything else is a
+:class:`TypeError`.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+
+def byte_view(data: object, *, writable: bool = False) -> memoryview:
+    """Return a flat, one-byte-per-item view of ``data``.
+
+    Raises:
+        TypeError: ``data`` is not a buffer, is not C-contiguous, or is
+            read-only while ``writable`` is requested.
+    """
+    view = memoryview(data)  # type: ignore[arg-type]  # TypeError for non-buffers
+    if not view.c_contiguous:
+        raise TypeError("a C-contiguous buffer is required")
+    if writable and view.readonly:
+        raise TypeError(f"a writable buffer is required, not read-only {type(data).__name__}")
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")
+    return view
+
+
+def mask_key(mask: object) -> bytes:
+    """Check a masking key (RFC 6455 §5.3) and return it as 4 bytes.
+
+    Raises:
+        TypeError: ``mask`` is not a buffer.
+        ValueError: ``mask`` is not exactly 4 bytes long.
+    """
+    if type(mask) is not bytes:
+        mask = byte_view(mask).tobytes()
+    if len(mask) != 4:  # type: ignore[arg-type]
+        raise ValueError(f"mask must be 4 bytes, got {len(mask)}")  # type: ignore[arg-type]
+    return mask  # type: ignore[return-value]

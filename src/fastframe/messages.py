@@ -1,0 +1,129 @@
+"""Whole messages from frames (RFC 6455 §5.4): fragments joined, control frames passed through."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple, Optional, Protocol, Union
+
+from ._views import Buffer
+from .enums import CloseCode, Opcode
+from .errors import ProtocolError
+
+if TYPE_CHECKING:
+    from ._frames_py import Frame
+
+__all__ = ["Message", "MessageAssembler"]
+
+
+class Message(NamedTuple):
+    """A complete message, or a control frame.
+
+    Attributes:
+        opcode: TEXT or BINARY for data messages; CLOSE, PING or PONG for
+            control frames, which are delivered as they arrive, also between
+            the fragments of a data message (§5.4).
+        data: the payload: ``str`` for a text message when the assembler
+            decodes text, ``bytes`` otherwise.  A close frame's payload is
+            left as bytes: :func:`~fastframe.parse_close` reads it.
+        compressed: RSV1 was set on the message's first frame
+            (permessage-deflate, RFC 7692): ``data`` is the compressed bytes.
+    """
+
+    opcode: Opcode
+    data: Union[str, bytes]
+    compressed: bool = False
+
+
+class _Parser(Protocol):
+    def feed(self, data: Buffer) -> list[Frame]: ...
+
+
+class MessageAssembler:
+    """Join the frames a :class:`~fastframe.FrameParser` returns into messages.
+
+    The parser has already enforced the protocol: fragment sequencing, the
+    message size limit (from each header, before buffering) and UTF-8 (as
+    the bytes arrive), so the assembler only joins.  A message in progress
+    holds its fragments until the final one, never more than the parser's
+    ``max_message_size``.
+
+    Args:
+        parser: the frame parser to read from; by default a new
+            ``FrameParser()`` with its defaults (server side, 1 MiB limits).
+        decode_text: deliver text messages as ``str`` (True, the default) or
+            as the UTF-8 ``bytes`` (False, e.g. to hand JSON bytes to a parser
+            that reads them directly).
+    """
+
+    __slots__ = ("_parser", "_decode_text", "_opcode", "_compressed", "_parts")
+
+    def __init__(self, parser: Optional[_Parser] = None, *, decode_text: bool = True) -> None:
+        if parser is None:
+            from . import FrameParser
+
+            parser = FrameParser()
+        self._parser = parser
+        self._decode_text = decode_text
+        self._opcode: Optional[Opcode] = None
+        self._compressed = False
+        self._parts: list[bytes] = []
+
+    @property
+    def parser(self) -> _Parser:
+        """The frame parser this assembler reads from."""
+        return self._parser
+
+    def feed(self, data: Buffer) -> list[Message]:
+        """Parse the next bytes received and return the messages they complete.
+
+        Args:
+            data: any C-contiguous buffer.
+
+        Returns:
+            Completed data messages and control frames, in order.
+
+        Raises:
+            ProtocolError: from the parser.  The messages completed before the
+                error by this call are in the exception's ``messages``.
+        """
+        messages: list[Message] = []
+        try:
+            frames = self._parser.feed(data)
+        except ProtocolError as exc:
+            self._assemble(exc.frames, messages)
+            exc.messages = messages
+            raise
+        self._assemble(frames, messages)
+        return messages
+
+    def _assemble(self, frames: list[Frame], messages: list[Message]) -> None:
+        for frame in frames:
+            opcode = frame.opcode
+            if opcode >= 8:
+                messages.append(Message(opcode, frame.payload))
+                continue
+            if opcode != 0:
+                if frame.fin:
+                    # Unfragmented: by far the most common case, no join.
+                    messages.append(self._finish(opcode, frame.rsv1, frame.payload))
+                    continue
+                self._opcode = opcode
+                self._compressed = frame.rsv1
+                self._parts = [frame.payload]
+                continue
+            self._parts.append(frame.payload)
+            if frame.fin:
+                start = self._opcode
+                assert start is not None  # the parser rejects orphan continuations
+                payload = b"".join(self._parts)
+                self._parts = []
+                self._opcode = None
+                messages.append(self._finish(start, self._compressed, payload))
+
+    def _finish(self, opcode: Opcode, compressed: bool, payload: bytes) -> Message:
+        if opcode == Opcode.TEXT and self._decode_text and not compressed:
+            try:
+                return Message(opcode, payload.decode("utf-8"), False)
+            except UnicodeDecodeError:
+                # Only reachable when the parser was told not to validate.
+                raise ProtocolError(CloseCode.INVALID_DATA, "invalid UTF-8 in text message") from None
+        return Message(opcode, payload, compressed)

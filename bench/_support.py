@@ -142,7 +142,8 @@ def run_fresh(
     """
     import time
 
-    budget = max_time if max_time is not None else config.getoption("benchmark_max_time")
+    # The option's default comes back unparsed (a str), hence float().
+    budget = max_time if max_time is not None else float(config.getoption("benchmark_max_time"))
     state = setup()
     start = time.perf_counter()
     target(state)
@@ -241,3 +242,24 @@ def tokens(total: int, seed: int = 6455) -> list[bytes]:
         out.append(tok)
         length += len(tok)
     return out
+
+
+def decode_frame(data: bytes) -> tuple[int, bool, bytes]:
+    """Decode one complete frame: return ``(opcode, masked, unmasked payload)``."""
+    opcode = data[0] & 0x0F
+    masked = bool(data[1] & 0x80)
+    n = data[1] & 0x7F
+    pos = 2
+    if n == 126:
+        (n,) = struct.unpack_from("!H", data, 2)
+        pos = 4
+    elif n == 127:
+        (n,) = struct.unpack_from("!Q", data, 2)
+        pos = 10
+    if masked:
+        key, pos = data[pos : pos + 4], pos + 4
+        payload = xor_mask(data[pos : pos + n], key)
+    else:
+        payload = data[pos : pos + n]
+    assert len(payload) == n == len(data) - pos, "frame length does not match its header"
+    return opcode, masked, payload

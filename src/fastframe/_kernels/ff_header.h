@@ -116,4 +116,14 @@ static inline size_t ff_build_header(uint8_t *out, uint8_t first, uint64_t lengt
     return size;
 }
 
+/* May `code` appear in a close frame on the wire?  RFC 6455 §7.4.1-7.4.2:
+ * 1000-1003 and 1007-1014 are defined (1012-1014 by the IANA registry),
+ * 3000-4999 are for libraries and applications; 1004 is reserved, 1005,
+ * 1006 and 1015 are never sent, 1016-2999 are reserved. */
+static inline int ff_close_code_valid(unsigned int code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
 #endif /* FF_HEADER_H */

@@ -1,0 +1,39 @@
+# Argument checking shared by the compiled modules: the C twin of _views.py.
+# Inline functions only, so cimporting this needs no module at run time.
+
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
+from cpython.bytes cimport PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from libc.stdint cimport uint8_t
+from libc.string cimport memcpy
+
+
+cdef inline int get_buffer(object obj, Py_buffer *view, bint writable) except -1:
+    """Export obj's bytes as one C-contiguous block (TypeError otherwise)."""
+    try:
+        PyObject_GetBuffer(obj, view, PyBUF_WRITABLE if writable else PyBUF_SIMPLE)
+    except BufferError:
+        if writable:
+            raise TypeError(
+                f"a writable C-contiguous buffer is required, not {type(obj).__name__}") from None
+        raise TypeError("a C-contiguous buffer is required") from None
+    return 0
+
+
+cdef inline int load_mask(object mask, uint8_t key[4]) except -1:
+    """Copy a 4-byte masking key (RFC 6455 §5.3) out of any buffer."""
+    cdef Py_buffer view
+    cdef Py_ssize_t n
+    if PyBytes_CheckExact(mask):
+        n = PyBytes_GET_SIZE(mask)
+        if n == 4:
+            memcpy(key, PyBytes_AS_STRING(mask), 4)
+            return 0
+    else:
+        get_buffer(mask, &view, False)
+        n = view.len
+        if n == 4:
+            memcpy(key, view.buf, 4)
+        PyBuffer_Release(&view)
+        if n == 4:
+            return 0
+    raise ValueError(f"mask must be 4 bytes, got {n}")

@@ -1,0 +1,382 @@
+# cython: language_level=3, freethreading_compatible=True
+"""Frame headers, frames and close payloads (RFC 6455 §5.2, §5.5.1), compiled twin of ``_frames_py``."""
+
+cimport cython
+from cpython.buffer cimport PyBuffer_Release
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.number cimport PyNumber_Index
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.string cimport memcpy
+
+from ._buffers cimport get_buffer, load_mask
+
+import secrets
+import struct
+
+from .enums import CloseCode, Opcode, is_valid_close_code
+from .errors import ProtocolError
+
+cdef extern from "ff_header.h":
+    ctypedef struct ff_header:
+        uint8_t fin, rsv1, rsv2, rsv3, opcode, masked
+        uint8_t mask[4]
+        uint64_t length
+        size_t size
+    int ff_parse_header(const uint8_t *p, size_t n, ff_header *h) nogil
+    size_t ff_build_header(uint8_t *out, uint8_t first, uint64_t length, const uint8_t *mask) nogil
+    int ff_close_code_valid(unsigned int code) nogil
+    enum:
+        FF_MAX_HEADER
+        FF_HEADER_NEED_MORE
+        FF_HEADER_OK
+        FF_HEADER_BAD_LENGTH
+
+cdef extern from "ff_mask.h":
+    void ff_mask_init()
+    void ff_mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *mask, size_t offset) nogil
+
+cdef extern from "ff_utf8.h":
+    void ff_utf8_init()
+    int ff_utf8_is_valid(const uint8_t *p, size_t n) nogil
+
+__all__ = [
+    "Header",
+    "Frame",
+    "parse_header",
+    "build_header",
+    "build_frame",
+    "parse_close",
+    "build_close",
+    "MAX_PAYLOAD_LENGTH",
+    "OPCODES",
+]
+
+ff_mask_init()
+ff_utf8_init()
+
+#: Largest payload length a header can carry: the 64-bit length's MSB must be 0 (§5.2).
+MAX_PAYLOAD_LENGTH = (1 << 63) - 1
+
+#: Opcode members by value; None for the reserved opcodes.
+OPCODES = tuple(Opcode(v) if v in Opcode._value2member_map_ else None for v in range(16))
+
+cdef dict _CLOSE_CODES = {int(member): member for member in CloseCode}
+cdef object _NO_STATUS_RCVD = CloseCode.NO_STATUS_RCVD
+
+
+@cython.freelist(32)
+cdef class Header:
+    """A parsed frame header (RFC 6455 §5.2).
+
+    Attributes:
+        fin: the FIN bit: this frame ends its message.
+        rsv1: the RSV1 bit (used by permessage-deflate, RFC 7692).
+        rsv2: the RSV2 bit.
+        rsv3: the RSV3 bit.
+        opcode: the 4-bit opcode as a plain ``int`` (reserved values included:
+            deciding what is allowed is the parser's job).
+        masked: the MASK bit.
+        length: the payload length in bytes.
+        mask: the 4-byte masking key, or None for an unmasked frame.
+        size: the length of the header itself in bytes (2 to 14).
+    """
+
+    cdef public bint fin
+    cdef public bint rsv1
+    cdef public bint rsv2
+    cdef public bint rsv3
+    cdef public int opcode
+    cdef public bint masked
+    cdef public object length
+    cdef public object mask
+    cdef public int size
+
+    def __repr__(self):
+        return (
+            f"Header(fin={self.fin}, rsv1={self.rsv1}, rsv2={self.rsv2}, rsv3={self.rsv3}, "
+            f"opcode={self.opcode}, masked={self.masked}, length={self.length}, "
+            f"mask={self.mask!r}, size={self.size})"
+        )
+
+    def __eq__(self, other):
+        if not isinstance(other, Header):
+            return NotImplemented
+        cdef Header o = other
+        return (
+            self.fin == o.fin and self.rsv1 == o.rsv1 and self.rsv2 == o.rsv2
+            and self.rsv3 == o.rsv3 and self.opcode == o.opcode and self.masked == o.masked
+            and self.length == o.length and self.mask == o.mask and self.size == o.size
+        )
+
+    __hash__ = None
+
+
+def parse_header(buf, Py_ssize_t offset=0):
+    """Parse the frame header that starts at ``buf[offset]`` (RFC 6455 §5.2).
+
+    Only the header's own encoding is checked here; protocol rules (reserved
+    bits and opcodes, masking, control frame sizes) are :class:`FrameParser`'s.
+
+    Args:
+        buf: any C-contiguous buffer.
+        offset: where the header starts in ``buf``.
+
+    Returns:
+        The header, or None if ``buf`` ends before the header does.
+
+    Raises:
+        ProtocolError: the 64-bit length has its most significant bit set
+            (code 1002).
+        TypeError: ``buf`` is not a C-contiguous buffer.
+        ValueError: ``offset`` is negative or past the end of ``buf``.
+    """
+    cdef Py_buffer view
+    cdef ff_header h
+    cdef int r
+    cdef Py_ssize_t n
+    if PyBytes_CheckExact(buf):
+        n = PyBytes_GET_SIZE(buf)
+        if offset < 0 or offset > n:
+            raise ValueError(f"offset {offset} is outside the buffer of {n} bytes")
+        r = ff_parse_header(<const uint8_t *>PyBytes_AS_STRING(buf) + offset, <size_t>(n - offset), &h)
+    else:
+        get_buffer(buf, &view, False)
+        n = view.len
+        if offset < 0 or offset > n:
+            PyBuffer_Release(&view)
+            raise ValueError(f"offset {offset} is outside the buffer of {n} bytes")
+        r = ff_parse_header(<const uint8_t *>view.buf + offset, <size_t>(n - offset), &h)
+        PyBuffer_Release(&view)
+    if r == FF_HEADER_NEED_MORE:
+        return None
+    if r == FF_HEADER_BAD_LENGTH:
+        raise ProtocolError(CloseCode.PROTOCOL_ERROR, "payload length has its most significant bit set")
+    cdef Header header = Header.__new__(Header)
+    header.fin = h.fin
+    header.rsv1 = h.rsv1
+    header.rsv2 = h.rsv2
+    header.rsv3 = h.rsv3
+    header.opcode = h.opcode
+    header.masked = h.masked
+    header.length = h.length
+    header.mask = PyBytes_FromStringAndSize(<char *>h.mask, 4) if h.masked else None
+    header.size = <int>h.size
+    return header
+
+
+cdef inline int _resolve_mask(object mask, uint8_t key[4]) except -1:
+    """Fill key; return 1 for a masked frame, 0 for an unmasked one."""
+    cdef bytes random_key
+    if mask is None:
+        return 0
+    if mask is True:
+        # RFC 6455 §5.3: the key must be unpredictable, from a strong source.
+        random_key = secrets.token_bytes(4)
+        memcpy(key, PyBytes_AS_STRING(random_key), 4)
+        return 1
+    load_mask(mask, key)
+    return 1
+
+
+cdef inline uint8_t _first_byte(object opcode, bint fin, bint rsv1, bint rsv2, bint rsv3) except? 0:
+    cdef Py_ssize_t op = PyNumber_Index(opcode)
+    if not 0 <= op <= 15:
+        raise ValueError(f"opcode must be in 0..15, got {op}")
+    return (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | (0x10 if rsv3 else 0) | <uint8_t>op
+
+
+def build_header(opcode, length, *, bint fin=True, bint rsv1=False, bint rsv2=False,
+                 bint rsv3=False, mask=None):
+    """Build a frame header with the minimal length encoding (RFC 6455 §5.2).
+
+    This is the low-level encoder: any 4-bit opcode and any bits are allowed,
+    so a caller can also write frames that a peer must reject.
+
+    Args:
+        opcode: 0 to 15.
+        length: the payload length, 0 to 2**63 - 1.
+        fin: the FIN bit.
+        rsv1: the RSV1 bit.
+        rsv2: the RSV2 bit.
+        rsv3: the RSV3 bit.
+        mask: None for an unmasked frame, a 4-byte key, or True for a fresh
+            random key from :mod:`secrets` (the key is the last 4 bytes).
+
+    Returns:
+        The header bytes, masking key included.
+
+    Raises:
+        ValueError: ``opcode`` or ``length`` is out of range, or ``mask`` is
+            not 4 bytes long.
+        TypeError: ``mask`` is neither None, True nor a buffer.
+    """
+    cdef uint8_t out[FF_MAX_HEADER]
+    cdef uint8_t key[4]
+    cdef uint8_t first = _first_byte(opcode, fin, rsv1, rsv2, rsv3)
+    length = PyNumber_Index(length)
+    if not 0 <= length <= MAX_PAYLOAD_LENGTH:
+        raise ValueError(f"length must be in 0..2**63-1, got {length}")
+    cdef bint masked = _resolve_mask(mask, key)
+    cdef size_t size = ff_build_header(out, first, <uint64_t>length, key if masked else NULL)
+    return PyBytes_FromStringAndSize(<char *>out, <Py_ssize_t>size)
+
+
+def build_frame(opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv2=False,
+                bint rsv3=False, mask=None):
+    """Build a complete frame: header and (masked) payload (RFC 6455 §5.2).
+
+    Clients must mask every frame they send and servers must not (§5.1): pass
+    ``mask=True`` on the client side.
+
+    Args:
+        opcode: a defined opcode (:class:`Opcode`).
+        payload: any C-contiguous buffer.
+        fin: the FIN bit; control frames must have it set.
+        rsv1: the RSV1 bit.
+        rsv2: the RSV2 bit.
+        rsv3: the RSV3 bit.
+        mask: None, a 4-byte key, or True for a fresh random key.
+
+    Returns:
+        The frame as bytes.
+
+    Raises:
+        ValueError: ``opcode`` is reserved, a control frame is longer than
+            125 bytes or not final (§5.5), or ``mask`` is not 4 bytes long.
+        TypeError: ``payload`` is not a buffer.
+    """
+    cdef uint8_t head[FF_MAX_HEADER]
+    cdef uint8_t key[4]
+    cdef Py_buffer view
+    cdef bint masked
+    cdef size_t size
+    cdef bytes out
+    cdef uint8_t *dst
+    cdef uint8_t first = _first_byte(opcode, fin, rsv1, rsv2, rsv3)
+    cdef uint8_t op = first & 0x0F
+    if OPCODES[op] is None:
+        raise ValueError(f"opcode {op} is reserved")
+    get_buffer(payload, &view, False)
+    try:
+        if op >= 8:
+            if view.len > 125:
+                raise ValueError(f"control frame payload must be at most 125 bytes, got {view.len}")
+            if not fin:
+                raise ValueError("control frames cannot be fragmented")
+        masked = _resolve_mask(mask, key)
+        size = ff_build_header(head, first, <uint64_t>view.len, key if masked else NULL)
+        out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>size + view.len)
+        dst = <uint8_t *>PyBytes_AS_STRING(out)
+        memcpy(dst, head, size)
+        if masked:
+            ff_mask(dst + size, <const uint8_t *>view.buf, <size_t>view.len, key, 0)
+        else:
+            memcpy(dst + size, view.buf, <size_t>view.len)
+    finally:
+        PyBuffer_Release(&view)
+    return out
+
+
+@cython.freelist(256)
+cdef class Frame:
+    """One WebSocket frame, payload unmasked (RFC 6455 §5.2).
+
+    Attributes:
+        opcode: the frame's :class:`Opcode`.
+        payload: the application (or extension) data, unmasked.
+        fin: the FIN bit.
+        rsv1: the RSV1 bit.
+        rsv2: the RSV2 bit.
+        rsv3: the RSV3 bit.
+    """
+
+    def __init__(self, opcode, payload=b"", *, bint fin=True, bint rsv1=False, bint rsv2=False,
+                 bint rsv3=False):
+        self.opcode = Opcode(opcode)
+        self.payload = bytes(payload)
+        self.fin = fin
+        self.rsv1 = rsv1
+        self.rsv2 = rsv2
+        self.rsv3 = rsv3
+
+    def __repr__(self):
+        data = self.payload if len(self.payload) <= 32 else self.payload[:29] + b"..."
+        bits = "".join(name for name, on in (("F", self.fin), ("1", self.rsv1), ("2", self.rsv2), ("3", self.rsv3)) if on)
+        return f"<Frame {self.opcode.name} [{bits or '-'}] {len(self.payload)} bytes {data!r}>"
+
+    def __eq__(self, other):
+        if not isinstance(other, Frame):
+            return NotImplemented
+        cdef Frame o = other
+        return (
+            self.opcode == o.opcode and self.payload == o.payload and self.fin == o.fin
+            and self.rsv1 == o.rsv1 and self.rsv2 == o.rsv2 and self.rsv3 == o.rsv3
+        )
+
+    __hash__ = None
+
+    def __reduce__(self):
+        return (_rebuild_frame, (int(self.opcode), self.payload, self.fin, self.rsv1, self.rsv2, self.rsv3))
+
+
+def _rebuild_frame(opcode, payload, fin, rsv1, rsv2, rsv3):
+    return Frame(opcode, payload, fin=fin, rsv1=rsv1, rsv2=rsv2, rsv3=rsv3)
+
+
+def parse_close(payload):
+    """Read the status code and reason of a close frame (RFC 6455 §5.5.1).
+
+    Args:
+        payload: the close frame's unmasked payload.
+
+    Returns:
+        ``(code, reason)``.  An empty payload means no status code was sent:
+        ``(1005, "")`` (``CloseCode.NO_STATUS_RCVD``, §7.1.5).
+
+    Raises:
+        ProtocolError: a 1-byte payload or a code that may not be sent on the
+            wire (code 1002); a reason that is not valid UTF-8 (code 1007).
+        TypeError: ``payload`` is not a buffer.
+    """
+    cdef Py_buffer view
+    get_buffer(payload, &view, False)
+    try:
+        return _parse_close(<const uint8_t *>view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
+
+
+cdef tuple _parse_close(const uint8_t *p, Py_ssize_t n):
+    if n == 0:
+        return (_NO_STATUS_RCVD, "")
+    if n == 1:
+        raise ProtocolError(CloseCode.PROTOCOL_ERROR, "close frame payload of 1 byte")
+    cdef unsigned int code = (p[0] << 8) | p[1]
+    if not ff_close_code_valid(code):
+        raise ProtocolError(CloseCode.PROTOCOL_ERROR, f"invalid close code {code}")
+    if not ff_utf8_is_valid(p + 2, <size_t>(n - 2)):
+        raise ProtocolError(CloseCode.INVALID_DATA, "invalid UTF-8 in close reason")
+    return (_CLOSE_CODES.get(code, code), PyUnicode_DecodeUTF8(<const char *>p + 2, n - 2, NULL))
+
+
+def build_close(code, reason=""):
+    """Build the payload of a close frame (RFC 6455 §5.5.1).
+
+    Args:
+        code: a status code that may be sent on the wire (§7.4).
+        reason: a short explanation; at most 123 bytes once UTF-8 encoded, so
+            that the payload fits a control frame.
+
+    Returns:
+        The payload: the code as 2 bytes big-endian, then the UTF-8 reason.
+
+    Raises:
+        ValueError: ``code`` may not be sent, or ``reason`` is too long.
+    """
+    if not is_valid_close_code(code):
+        raise ValueError(f"close code {code} may not be sent in a close frame")
+    data = reason.encode("utf-8")
+    if len(data) > 123:
+        raise ValueError(f"close reason must be at most 123 bytes in UTF-8, got {len(data)}")
+    return struct.pack("!H", code) + data

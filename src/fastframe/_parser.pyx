@@ -1,0 +1,382 @@
+# cython: language_level=3, freethreading_compatible=True
+"""Sans-I/O WebSocket frame parser (RFC 6455 §5), compiled twin of ``_parser_py``.
+
+The whole per-frame path — header, rule checks, unmasking copy, UTF-8
+check, Frame construction — runs in C with no Python call; a frame costs
+two allocations (its payload and a Frame from a free list).
+"""
+
+cimport cython
+from cpython.buffer cimport PyBuffer_Release
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.list cimport PyList_Append
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.string cimport memcpy
+
+from ._buffers cimport get_buffer
+from ._frames cimport Frame
+
+from ._frames import OPCODES
+from .enums import CloseCode
+from .errors import ProtocolError
+
+cdef extern from "ff_header.h":
+    ctypedef struct ff_header:
+        uint8_t fin, rsv1, rsv2, rsv3, opcode, masked
+        uint8_t mask[4]
+        uint64_t length
+        size_t size
+    int ff_parse_header(const uint8_t *p, size_t n, ff_header *h) nogil
+    int ff_close_code_valid(unsigned int code) nogil
+    enum:
+        FF_MAX_HEADER
+        FF_HEADER_NEED_MORE
+        FF_HEADER_OK
+        FF_HEADER_BAD_LENGTH
+
+cdef extern from "ff_mask.h":
+    void ff_mask_init()
+    void ff_mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *mask, size_t offset) nogil
+
+cdef extern from "ff_utf8.h":
+    void ff_utf8_init()
+    size_t ff_utf8_validate(uint32_t *state, const uint8_t *p, size_t n) nogil
+    int ff_utf8_is_valid(const uint8_t *p, size_t n) nogil
+    enum:
+        FF_UTF8_ACCEPT
+        FF_UTF8_REJECT
+
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
+
+__all__ = ["FrameParser", "DEFAULT_MAX_FRAME_SIZE", "DEFAULT_MAX_MESSAGE_SIZE"]
+
+ff_mask_init()
+ff_utf8_init()
+
+#: Default limit on one frame's payload: 1 MiB, as websockets' ``max_size``.
+DEFAULT_MAX_FRAME_SIZE = 1 << 20
+#: Default limit on a whole (possibly fragmented) data message: 1 MiB.
+DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
+
+cdef uint64_t UNLIMITED = (<uint64_t>1 << 63) - 1
+cdef tuple _OPCODES = OPCODES
+cdef object _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
+cdef object _INVALID_DATA = CloseCode.INVALID_DATA
+cdef object _MESSAGE_TOO_BIG = CloseCode.MESSAGE_TOO_BIG
+
+
+cdef uint64_t _check_limit(str name, object value) except? 0:
+    if value is None:
+        return UNLIMITED
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    if value >= UNLIMITED:
+        return UNLIMITED
+    return <uint64_t>value
+
+
+@cython.final
+cdef class FrameParser:
+    """Turn the bytes a peer sends into frames, enforcing RFC 6455.
+
+    Sans-I/O: feed it whatever the socket returned, in chunks of any size,
+    and get back the frames those bytes completed, with payloads unmasked.
+    It checks every rule of RFC 6455 §5 that a single direction of traffic
+    can break, and raises :class:`~fastframe.ProtocolError` with the close
+    code to send (§7.4.1):
+
+    - 1002: reserved bits set without an extension that allows them,
+      reserved opcodes, control frames over 125 bytes or fragmented, a
+      continuation frame with no message to continue, a new message inside a
+      fragmented one, wrong masking for the role (§5.1), a 64-bit length with
+      its MSB set, a 1-byte close payload or a close code that may not be sent.
+    - 1007: a text message or a close reason that is not valid UTF-8,
+      detected as soon as the first impossible byte arrives (§8.1).
+    - 1009: a frame longer than ``max_frame_size`` or a message longer than
+      ``max_message_size``, decided from the header before the payload is
+      buffered.
+
+    After an error the parser stays failed: every later ``feed()`` raises a
+    ProtocolError with the same code and reason.  Frames that the failing
+    call completed before the error are in the exception's ``frames``.
+
+    Memory: the parser holds at most one partial header (13 bytes) and the
+    payload of the frame in progress, whose length the header announced and
+    the limits bound.  A parser is not thread-safe; use one per connection.
+
+    Args:
+        client: True if we are the client: frames from the server must not be
+            masked.  False (the default) if we are the server: frames from
+            the client must be masked.
+        max_frame_size: largest payload of a single frame, or None for no
+            limit.  Default 1 MiB.
+        max_message_size: largest data message, all its fragments together,
+            or None for no limit.  Default 1 MiB.
+        allow_rsv1: accept RSV1 on the first frame of a data message, as
+            permessage-deflate (RFC 7692) does.  Such a message is passed
+            through compressed; its UTF-8 is not checked here (decompressing
+            and validating it is the caller's job), and the limits apply to
+            the compressed size.
+        validate_utf8: check that text messages and close reasons are UTF-8.
+    """
+
+    cdef bint _client
+    cdef bint _allow_rsv1
+    cdef bint _validate_utf8
+    cdef uint64_t _max_frame_size
+    cdef uint64_t _max_message_size
+    # A header split across feeds.
+    cdef uint8_t _hbuf[FF_MAX_HEADER]
+    cdef Py_ssize_t _hlen
+    # The frame whose payload is arriving: `_payload` is a bytes object of
+    # the announced length, filled (and unmasked) in place as chunks come;
+    # nobody else holds it until the frame is complete.
+    cdef bint _in_frame
+    cdef ff_header _h
+    cdef bytes _payload
+    cdef uint64_t _received
+    # The data message in progress.
+    cdef bint _in_message
+    cdef bint _check_text
+    cdef uint64_t _message_size
+    cdef uint32_t _utf8_state
+    cdef object _error
+
+    def __init__(self, *, bint client=False, max_frame_size=DEFAULT_MAX_FRAME_SIZE,
+                 max_message_size=DEFAULT_MAX_MESSAGE_SIZE, bint allow_rsv1=False,
+                 bint validate_utf8=True):
+        self._client = client
+        self._max_frame_size = _check_limit("max_frame_size", max_frame_size)
+        self._max_message_size = _check_limit("max_message_size", max_message_size)
+        self._allow_rsv1 = allow_rsv1
+        self._validate_utf8 = validate_utf8
+        self._hlen = 0
+        self._in_frame = False
+        self._payload = None
+        self._received = 0
+        self._in_message = False
+        self._check_text = False
+        self._message_size = 0
+        self._utf8_state = FF_UTF8_ACCEPT
+        self._error = None
+
+    @property
+    def client(self):
+        """True if this parser reads what a server sends."""
+        return self._client
+
+    @property
+    def max_frame_size(self):
+        """Largest accepted frame payload in bytes (None: no limit)."""
+        return None if self._max_frame_size == UNLIMITED else self._max_frame_size
+
+    @property
+    def max_message_size(self):
+        """Largest accepted data message in bytes (None: no limit)."""
+        return None if self._max_message_size == UNLIMITED else self._max_message_size
+
+    @property
+    def buffered(self):
+        """Bytes held for a frame that is not complete yet (header and payload)."""
+        return self._hlen + self._received
+
+    def feed(self, data):
+        """Parse the next bytes received from the peer.
+
+        Args:
+            data: any C-contiguous buffer; any split of the stream is fine.
+
+        Returns:
+            The frames completed by ``data``, in order (often empty).
+
+        Raises:
+            ProtocolError: the peer broke the protocol (see the class docs).
+            TypeError: ``data`` is not a C-contiguous buffer.
+        """
+        cdef Py_buffer view
+        cdef list frames = []
+        if self._error is not None:
+            raise ProtocolError(self._error.code, self._error.reason)
+        if PyBytes_CheckExact(data):
+            self._parse(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), frames)
+            return frames
+        get_buffer(data, &view, False)
+        try:
+            self._parse(<const uint8_t *>view.buf, view.len, frames)
+        finally:
+            PyBuffer_Release(&view)
+        return frames
+
+    cdef int _fail(self, object code, str reason, list frames) except -1:
+        exc = ProtocolError(code, reason)
+        exc.frames = frames
+        self._error = exc
+        raise exc
+
+    cdef int _parse(self, const uint8_t *p, Py_ssize_t n, list frames) except -1:
+        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t take
+        cdef ff_header h
+        cdef int r
+        if self._hlen:
+            # Complete the header split by the previous feed.  At most 14
+            # bytes, so copying is cheaper than anything clever.
+            take = min(<Py_ssize_t>FF_MAX_HEADER - self._hlen, n)
+            memcpy(self._hbuf + self._hlen, p, <size_t>take)
+            r = ff_parse_header(self._hbuf, <size_t>(self._hlen + take), &h)
+            if r == FF_HEADER_NEED_MORE:
+                self._hlen += take
+                return 0
+            if r == FF_HEADER_BAD_LENGTH:
+                return self._fail(_PROTOCOL_ERROR, "payload length has its most significant bit set", frames)
+            pos = <Py_ssize_t>h.size - self._hlen
+            self._hlen = 0
+            pos += self._begin_frame(&h, p + pos, n - pos, frames)
+        while True:
+            if self._in_frame:
+                pos += self._continue_frame(p + pos, n - pos, frames)
+                if self._in_frame:
+                    return 0
+            if pos >= n:
+                return 0
+            r = ff_parse_header(p + pos, <size_t>(n - pos), &h)
+            if r == FF_HEADER_NEED_MORE:
+                memcpy(self._hbuf, p + pos, <size_t>(n - pos))
+                self._hlen = n - pos
+                return 0
+            if r == FF_HEADER_BAD_LENGTH:
+                return self._fail(_PROTOCOL_ERROR, "payload length has its most significant bit set", frames)
+            pos += <Py_ssize_t>h.size
+            pos += self._begin_frame(&h, p + pos, n - pos, frames)
+
+    cdef inline int _check_header(self, ff_header *h, list frames) except -1:
+        """Apply the rules a header alone can break (RFC 6455 §5.1–5.5)."""
+        cdef uint8_t opcode = h.opcode
+        cdef uint64_t length = h.length
+        if h.rsv2 or h.rsv3:
+            return self._fail(_PROTOCOL_ERROR, "reserved bits RSV2/RSV3 must be 0", frames)
+        if h.rsv1 and not (self._allow_rsv1 and (opcode == 1 or opcode == 2)):
+            return self._fail(_PROTOCOL_ERROR, "reserved bit RSV1 must be 0 here", frames)
+        if _OPCODES[opcode] is None:
+            return self._fail(_PROTOCOL_ERROR, f"reserved opcode {opcode}", frames)
+        if h.masked == self._client:
+            return self._fail(
+                _PROTOCOL_ERROR,
+                "a server must not mask frames" if self._client else "a client must mask frames",
+                frames,
+            )
+        if opcode >= 8:
+            if length > 125:
+                return self._fail(_PROTOCOL_ERROR, "control frame payload over 125 bytes", frames)
+            if not h.fin:
+                return self._fail(_PROTOCOL_ERROR, "fragmented control frame", frames)
+            if length > self._max_frame_size:
+                return self._fail(_MESSAGE_TOO_BIG, "frame exceeds max_frame_size", frames)
+            return 0
+        if opcode == 0:
+            if not self._in_message:
+                return self._fail(_PROTOCOL_ERROR, "continuation frame without a message to continue", frames)
+        elif self._in_message:
+            return self._fail(_PROTOCOL_ERROR, "new data frame inside a fragmented message", frames)
+        if length > self._max_frame_size or length > <uint64_t>PY_SSIZE_T_MAX:
+            return self._fail(_MESSAGE_TOO_BIG, "frame exceeds max_frame_size", frames)
+        if opcode != 0:
+            self._message_size = 0
+            self._check_text = opcode == 1 and self._validate_utf8 and not h.rsv1
+            self._utf8_state = FF_UTF8_ACCEPT
+        if length > self._max_message_size - self._message_size:
+            return self._fail(_MESSAGE_TOO_BIG, "message exceeds max_message_size", frames)
+        self._message_size += length
+        self._in_message = not h.fin
+        return 0
+
+    cdef inline int _check_text_chunk(self, ff_header *h, const uint8_t *chunk, size_t n,
+                                      bint last, list frames) except -1:
+        """Validate text as it arrives, so that a bad byte fails at once (§8.1)."""
+        if ff_utf8_validate(&self._utf8_state, chunk, n) != n:
+            return self._fail(_INVALID_DATA, "invalid UTF-8 in text message", frames)
+        if last and h.fin and self._utf8_state != FF_UTF8_ACCEPT:
+            return self._fail(_INVALID_DATA, "text message ends inside a UTF-8 sequence", frames)
+        return 0
+
+    cdef Py_ssize_t _begin_frame(self, ff_header *h, const uint8_t *p, Py_ssize_t avail,
+                                 list frames) except -1:
+        """Start the frame whose header was just read; return bytes consumed."""
+        self._check_header(h, frames)
+        cdef Py_ssize_t length = <Py_ssize_t>h.length
+        cdef bytes payload
+        cdef uint8_t *dst
+        if avail >= length:
+            # Fast path: the whole payload is here; unmask while copying.
+            payload = PyBytes_FromStringAndSize(NULL, length)
+            dst = <uint8_t *>PyBytes_AS_STRING(payload)
+            if h.masked:
+                ff_mask(dst, p, <size_t>length, h.mask, 0)
+            else:
+                memcpy(dst, p, <size_t>length)
+            if h.opcode < 8 and self._check_text:
+                self._check_text_chunk(h, dst, <size_t>length, True, frames)
+            self._complete(h, payload, frames)
+            return length
+        self._h = h[0]
+        self._payload = PyBytes_FromStringAndSize(NULL, length)
+        self._received = 0
+        self._in_frame = True
+        return self._continue_frame(p, avail, frames)
+
+    cdef Py_ssize_t _continue_frame(self, const uint8_t *p, Py_ssize_t avail,
+                                    list frames) except -1:
+        """Take the next payload bytes of the frame in progress; return bytes consumed."""
+        cdef ff_header *h = &self._h
+        cdef Py_ssize_t take = <Py_ssize_t>(h.length - self._received)
+        if take > avail:
+            take = avail
+        cdef uint8_t *dst = <uint8_t *>PyBytes_AS_STRING(self._payload) + self._received
+        if h.masked:
+            ff_mask(dst, p, <size_t>take, h.mask, <size_t>self._received)
+        else:
+            memcpy(dst, p, <size_t>take)
+        self._received += <uint64_t>take
+        cdef bint last = self._received == h.length
+        if h.opcode < 8 and self._check_text:
+            self._check_text_chunk(h, dst, <size_t>take, last, frames)
+        if last:
+            payload = self._payload
+            self._payload = None
+            self._received = 0
+            self._in_frame = False
+            self._complete(h, payload, frames)
+        return take
+
+    cdef inline int _complete(self, ff_header *h, bytes payload, list frames) except -1:
+        cdef Frame frame
+        if h.opcode == 8:
+            self._check_close(payload, frames)
+        frame = Frame.__new__(Frame)
+        frame.opcode = _OPCODES[h.opcode]
+        frame.payload = payload
+        frame.fin = h.fin
+        frame.rsv1 = h.rsv1
+        frame.rsv2 = False
+        frame.rsv3 = False
+        PyList_Append(frames, frame)
+        return 0
+
+    cdef int _check_close(self, bytes payload, list frames) except -1:
+        """RFC 6455 §5.5.1 and §7.4 for a received close payload."""
+        cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef unsigned int code
+        if n == 0:
+            return 0
+        if n == 1:
+            return self._fail(_PROTOCOL_ERROR, "close frame payload of 1 byte", frames)
+        code = (p[0] << 8) | p[1]
+        if not ff_close_code_valid(code):
+            return self._fail(_PROTOCOL_ERROR, f"invalid close code {code}", frames)
+        if self._validate_utf8 and not ff_utf8_is_valid(p + 2, <size_t>(n - 2)):
+            return self._fail(_INVALID_DATA, "invalid UTF-8 in close reason", frames)
+        return 0

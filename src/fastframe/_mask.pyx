@@ -6,6 +6,7 @@ The XOR runs in the SIMD kernel chosen at import (``KERNEL``); see
 """
 
 from cpython.buffer cimport PyBuffer_Release
+from cpython.bytearray cimport PyByteArray_CheckExact, PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport uint8_t
 
@@ -93,6 +94,18 @@ def mask_inplace(buffer, mask, Py_ssize_t offset=0):
     """
     cdef uint8_t key[4]
     cdef Py_buffer view
+    cdef Py_ssize_t n
+    if PyByteArray_CheckExact(buffer):
+        n = PyByteArray_GET_SIZE(buffer)
+        if n < GIL_RELEASE_SIZE:
+            # Small bytearrays (the common chunk) skip the buffer export.
+            # Only while we hold the GIL: nobody can resize it meanwhile.
+            load_mask(mask, key)
+            if offset < 0:
+                raise ValueError(f"offset must be >= 0, got {offset}")
+            ff_mask(<uint8_t *>PyByteArray_AS_STRING(buffer), <const uint8_t *>PyByteArray_AS_STRING(buffer),
+                    <size_t>n, key, <size_t>offset)
+            return
     get_buffer(buffer, &view, True)
     try:
         load_mask(mask, key)

@@ -46,6 +46,15 @@ static inline void ff_mask_words(uint8_t *dst, const uint8_t *src, size_t n, uin
         dst[i] = src[i] ^ k[i & 7];
 }
 
+/* The key pattern for data that starts `skip` bytes further on.  The SIMD
+ * kernels are x86 (little-endian): byte j of the value is bits 8j..8j+7,
+ * and the pattern has period 4, so a rotation right by whole bytes works. */
+static inline uint64_t ff_mask_advance(uint64_t key, size_t skip)
+{
+    unsigned r = (unsigned)(skip & 3) * 8;
+    return r ? (key >> r) | (key << (64 - r)) : key;
+}
+
 #ifdef FF_HAVE_SSE2
 static void ff_mask_sse2(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
 {
@@ -74,8 +83,17 @@ static void ff_mask_sse2(uint8_t *dst, const uint8_t *src, size_t n, uint64_t ke
 FF_TARGET("avx2")
 static void ff_mask_avx2(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
 {
-    __m256i k = _mm256_set1_epi64x((long long)key);
     size_t i = 0;
+    if (n >= 256) {
+        /* A store that splits a cache line costs two; align dst to 32. */
+        size_t head = (32 - ((uintptr_t)dst & 31)) & 31;
+        ff_mask_words(dst, src, head, key);
+        key = ff_mask_advance(key, head);
+        dst += head;
+        src += head;
+        n -= head;
+    }
+    __m256i k = _mm256_set1_epi64x((long long)key);
     for (; i + 128 <= n; i += 128) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
         __m256i b = _mm256_loadu_si256((const __m256i *)(src + i + 32));
@@ -96,8 +114,23 @@ static void ff_mask_avx2(uint8_t *dst, const uint8_t *src, size_t n, uint64_t ke
 FF_TARGET("avx512f,avx512bw")
 static void ff_mask_avx512(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
 {
-    __m512i k = _mm512_set1_epi64((long long)key);
     size_t i = 0;
+    __m512i k = _mm512_set1_epi64((long long)key);
+    if (n >= 512) {
+        /* A 64-byte store into a buffer aligned to 16 (as malloc returns)
+         * splits a cache line every time and costs two: align dst to 64. */
+        size_t head = (64 - ((uintptr_t)dst & 63)) & 63;
+        if (head) {
+            __mmask64 m = (__mmask64)((((uint64_t)1) << head) - 1);
+            __m512i a = _mm512_maskz_loadu_epi8(m, (const void *)src);
+            _mm512_mask_storeu_epi8((void *)dst, m, _mm512_xor_si512(a, k));
+            key = ff_mask_advance(key, head);
+            k = _mm512_set1_epi64((long long)key);
+            dst += head;
+            src += head;
+            n -= head;
+        }
+    }
     for (; i + 256 <= n; i += 256) {
         __m512i a = _mm512_loadu_si512((const void *)(src + i));
         __m512i b = _mm512_loadu_si512((const void *)(src + i + 64));

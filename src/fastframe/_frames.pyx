@@ -302,7 +302,8 @@ cdef class Frame:
 
     def __repr__(self):
         data = self.payload if len(self.payload) <= 32 else self.payload[:29] + b"..."
-        bits = "".join(name for name, on in (("F", self.fin), ("1", self.rsv1), ("2", self.rsv2), ("3", self.rsv3)) if on)
+        flags = (("F", self.fin), ("1", self.rsv1), ("2", self.rsv2), ("3", self.rsv3))
+        bits = "".join(name for name, on in flags if on)
         return f"<Frame {self.opcode.name} [{bits or '-'}] {len(self.payload)} bytes {data!r}>"
 
     def __eq__(self, other):

@@ -54,7 +54,7 @@ class Header:
         size: the length of the header itself in bytes (2 to 14).
     """
 
-    __slots__ = ("fin", "rsv1", "rsv2", "rsv3", "opcode", "masked", "length", "mask", "size")
+    __slots__ = ("fin", "length", "mask", "masked", "opcode", "rsv1", "rsv2", "rsv3", "size")
 
     fin: bool
     rsv1: bool
@@ -271,7 +271,7 @@ class Frame:
         rsv3: the RSV3 bit.
     """
 
-    __slots__ = ("opcode", "payload", "fin", "rsv1", "rsv2", "rsv3")
+    __slots__ = ("fin", "opcode", "payload", "rsv1", "rsv2", "rsv3")
 
     opcode: Opcode
     payload: bytes
@@ -299,7 +299,8 @@ class Frame:
 
     def __repr__(self) -> str:
         data = self.payload if len(self.payload) <= 32 else self.payload[:29] + b"..."
-        bits = "".join(name for name, on in (("F", self.fin), ("1", self.rsv1), ("2", self.rsv2), ("3", self.rsv3)) if on)
+        flags = (("F", self.fin), ("1", self.rsv1), ("2", self.rsv2), ("3", self.rsv3))
+        bits = "".join(name for name, on in flags if on)
         return f"<Frame {self.opcode.name} [{bits or '-'}] {len(self.payload)} bytes {data!r}>"
 
     def __eq__(self, other: object) -> bool:

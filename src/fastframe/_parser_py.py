@@ -92,20 +92,20 @@ class FrameParser:
     """
 
     __slots__ = (
+        "_allow_rsv1",
+        "_check_text",
         "_client",
+        "_error",
+        "_header",
+        "_in_message",
         "_max_frame_size",
         "_max_message_size",
-        "_allow_rsv1",
-        "_validate_utf8",
-        "_pending",
-        "_header",
-        "_payload",
-        "_received",
-        "_in_message",
         "_message_size",
-        "_check_text",
+        "_payload",
+        "_pending",
+        "_received",
         "_utf8",
-        "_error",
+        "_validate_utf8",
     )
 
     def __init__(

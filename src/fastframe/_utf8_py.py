@@ -96,7 +96,7 @@ class Utf8Validator:
     happens rather than when the message ends.
     """
 
-    __slots__ = ("_tail", "_accepted", "_failed")
+    __slots__ = ("_accepted", "_failed", "_tail")
 
     def __init__(self) -> None:
         self._tail = b""

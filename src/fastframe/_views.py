@@ -36,8 +36,7 @@ def mask_key(mask: object) -> bytes:
         TypeError: ``mask`` is not a buffer.
         ValueError: ``mask`` is not exactly 4 bytes long.
     """
-    if type(mask) is not bytes:
-        mask = byte_view(mask).tobytes()
-    if len(mask) != 4:  # type: ignore[arg-type]
-        raise ValueError(f"mask must be 4 bytes, got {len(mask)}")  # type: ignore[arg-type]
-    return mask  # type: ignore[return-value]
+    key = mask if type(mask) is bytes else byte_view(mask).tobytes()
+    if len(key) != 4:
+        raise ValueError(f"mask must be 4 bytes, got {len(key)}")
+    return key

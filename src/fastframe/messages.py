@@ -54,7 +54,7 @@ class MessageAssembler:
             that reads them directly).
     """
 
-    __slots__ = ("_parser", "_decode_text", "_opcode", "_compressed", "_parts")
+    __slots__ = ("_compressed", "_decode_text", "_opcode", "_parser", "_parts")
 
     def __init__(self, parser: Optional[_Parser] = None, *, decode_text: bool = True) -> None:
         if parser is None:

@@ -180,7 +180,7 @@ cdef class FrameParser:
 
     @property
     def buffered(self):
-        """Bytes held for a frame that is not complete yet (header and payload)."""
+        """Bytes held for a frame that is not complete yet (header and payload); 0 after an error."""
         return self._hlen + self._received
 
     def feed(self, data):
@@ -214,6 +214,11 @@ cdef class FrameParser:
         exc = ProtocolError(code, reason)
         exc.frames = frames
         self._error = exc
+        # A failed connection reads nothing more: free what it held.
+        self._hlen = 0
+        self._in_frame = False
+        self._payload = None
+        self._received = 0
         raise exc
 
     cdef int _parse(self, const uint8_t *p, Py_ssize_t n, list frames) except -1:

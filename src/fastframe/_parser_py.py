@@ -149,7 +149,7 @@ class FrameParser:
 
     @property
     def buffered(self) -> int:
-        """Bytes held for a frame that is not complete yet (header and payload)."""
+        """Bytes held for a frame that is not complete yet (header and payload); 0 after an error."""
         return len(self._pending) + self._received
 
     def feed(self, data: Buffer) -> list[Frame]:
@@ -175,6 +175,11 @@ class FrameParser:
         except ProtocolError as exc:
             self._error = exc
             exc.frames = frames
+            # A failed connection reads nothing more: free what it held.
+            self._pending = b""
+            self._header = None
+            self._payload = bytearray()
+            self._received = 0
             raise
         return frames
 

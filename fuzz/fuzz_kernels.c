@@ -1,0 +1,132 @@
+/* libFuzzer harness for the C kernels, built with ASan and UBSan.
+ *
+ * Input layout: byte 0 selects the SIMD level cap and an alignment shift,
+ * bytes 1-4 are a mask, byte 5 an offset; the rest is the payload.  Each
+ * kernel is checked against a byte-at-a-time reference written here, on a
+ * heap copy of exactly the payload's size so that ASan catches any access
+ * one byte past either end.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ff_header.h"
+#include "ff_mask.h"
+#include "ff_utf8.h"
+
+static int ref_utf8_prefix(const uint8_t *p, size_t n, int *complete)
+{
+    /* Length of the longest prefix that a valid stream can start with;
+     * RFC 3629 §4, written out as ranges. */
+    size_t i = 0;
+    while (i < n) {
+        uint8_t b = p[i];
+        size_t need;
+        uint8_t lo = 0x80, hi = 0xBF;
+        if (b < 0x80) { i++; continue; }
+        else if (b >= 0xC2 && b <= 0xDF) need = 1;
+        else if (b == 0xE0) { need = 2; lo = 0xA0; }
+        else if (b == 0xED) { need = 2; hi = 0x9F; }
+        else if (b >= 0xE1 && b <= 0xEF) need = 2;
+        else if (b == 0xF0) { need = 3; lo = 0x90; }
+        else if (b == 0xF4) { need = 3; hi = 0x8F; }
+        else if (b >= 0xF1 && b <= 0xF3) need = 3;
+        else { *complete = 0; return (int)i; }
+        size_t j = 1;
+        for (; j <= need; j++) {
+            if (i + j >= n) { *complete = 0; return (int)n; }
+            uint8_t c = p[i + j];
+            if (c < lo || c > hi) { *complete = 0; return (int)(i + j); }
+            lo = 0x80; hi = 0xBF;
+        }
+        i += need + 1;
+    }
+    *complete = 1;
+    return (int)n;
+}
+
+static int initialized_level = -1;
+
+static void init_level(int level)
+{
+    static const char *caps[] = {"scalar", "sse2", "avx2", "avx512"};
+    if (level == initialized_level)
+        return;
+    setenv("FASTFRAME_SIMD", caps[level], 1);
+    ff_mask_init();
+    ff_utf8_init();
+    initialized_level = level;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 6)
+        return 0;
+    init_level(data[0] & 3);
+    size_t shift = (data[0] >> 2) & 63;
+    uint8_t mask[4] = {data[1], data[2], data[3], data[4]};
+    size_t offset = data[5];
+    const uint8_t *payload = data + 6;
+    size_t n = size - 6;
+
+    /* Masking: out-of-place into an exact-size buffer, then in place at a
+     * shifted alignment. */
+    uint8_t *src = malloc(n + 1);
+    uint8_t *dst = malloc(n + 1);
+    uint8_t *big = malloc(n + 64 + 1);
+    memcpy(src, payload, n);
+    ff_mask(dst, src, n, mask, offset);
+    for (size_t i = 0; i < n; i++)
+        if (dst[i] != (uint8_t)(payload[i] ^ mask[(i + offset) & 3]))
+            abort();
+    uint8_t *inplace = big + shift;
+    memcpy(inplace, payload, n);
+    ff_mask(inplace, inplace, n, mask, offset);
+    if (n && memcmp(inplace, dst, n) != 0)
+        abort();
+
+    /* UTF-8: one shot and split in two at `offset`, against the reference. */
+    int complete;
+    int ref = ref_utf8_prefix(src, n, &complete);
+    uint32_t state = FF_UTF8_ACCEPT;
+    size_t r = ff_utf8_validate(&state, src, n);
+    if (complete) {                      /* valid, ends on a boundary */
+        if (r != n || state != FF_UTF8_ACCEPT)
+            abort();
+    } else if (ref < (int)n) {           /* byte `ref` is impossible */
+        if (r != (size_t)ref || state != FF_UTF8_REJECT)
+            abort();
+    } else if (r != n || state == FF_UTF8_ACCEPT || state == FF_UTF8_REJECT) {
+        abort();                         /* valid, cut inside a code point */
+    }
+    size_t cut = n ? offset % (n + 1) : 0;
+    uint32_t s2 = FF_UTF8_ACCEPT;
+    size_t r1 = ff_utf8_validate(&s2, src, cut);
+    size_t total = r1;
+    if (r1 == cut && s2 != FF_UTF8_REJECT)
+        total = cut + ff_utf8_validate(&s2, src + cut, n - cut);
+    if (total != r || s2 != state)
+        abort();
+
+    /* Header: parse from an exact-size copy; re-encode when minimal. */
+    ff_header h;
+    int hr = ff_parse_header(src, n, &h);
+    if (hr == FF_HEADER_OK) {
+        if (h.size > n || h.size < 2 || h.size > FF_MAX_HEADER)
+            abort();
+        uint8_t out[FF_MAX_HEADER];
+        size_t sz = ff_build_header(out, src[0], h.length, h.masked ? h.mask : NULL);
+        ff_header h2;
+        if (ff_parse_header(out, sz, &h2) != FF_HEADER_OK || h2.length != h.length ||
+            h2.masked != h.masked || h2.opcode != h.opcode || h2.fin != h.fin)
+            abort();
+    } else if (hr == FF_HEADER_NEED_MORE) {
+        if (n >= FF_MAX_HEADER)
+            abort();
+    }
+    free(src);
+    free(dst);
+    free(big);
+    return 0;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Fuzz the C kernels (libFuzzer) and the compiled modules (atheris, against
+# the pure twins), with AddressSanitizer and UndefinedBehaviorSanitizer.
+#
+#   bash fuzz/run.sh [seconds per target, default 60]
+#
+# Needs clang and its sanitizer runtimes: apt-get install clang-14 libclang-rt-14-dev
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_TARGET="${1:-60}"
+CLANG="${CLANG:-$(command -v clang-14 || command -v clang)}"
+OUT=build/fuzz
+mkdir -p "$OUT/corpus-kernels"
+
+echo "== libFuzzer: C kernels (${SECONDS_PER_TARGET}s)"
+"$CLANG" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -I src/fastframe/_kernels \
+    fuzz/fuzz_kernels.c -o "$OUT/fuzz_kernels"
+"$OUT/fuzz_kernels" -max_total_time="$SECONDS_PER_TARGET" -max_len=4096 -artifact_prefix="$OUT/" \
+    -print_final_stats=1 "$OUT/corpus-kernels" 2>&1 | tail -n 12
+
+echo "== atheris: compiled modules vs pure twins (${SECONDS_PER_TARGET}s)"
+python3 -m venv "$OUT/venv"
+"$OUT/venv/bin/python" -m pip install -q --upgrade pip
+"$OUT/venv/bin/python" -m pip install -q atheris Cython setuptools
+# atheris ships an ASan runtime with libFuzzer's coverage hooks linked in;
+# clang's own would take the hooks and blind the fuzzer.
+ASAN_LIB="$("$OUT/venv/bin/python" -c 'import atheris; print(atheris.path())')/asan_with_fuzzer.so"
+rm -rf "$OUT/src" && cp -r src "$OUT/src" && cp setup.py pyproject.toml README.md "$OUT/"
+(
+    cd "$OUT"
+    rm -f src/fastframe/*.so src/fastframe/*.c
+    CC="$CLANG" LDSHARED="$CLANG -shared" FASTFRAME_DEBUG_BUILD=1 FASTFRAME_REQUIRE_EXTENSIONS=1 \
+        CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link" \
+        LDFLAGS="-fsanitize=address,undefined" \
+        venv/bin/python setup.py -q build_ext --inplace 2>&1 | grep -E "error" || true
+)
+mkdir -p "$OUT/corpus-modules"
+# PYTHONMALLOC=malloc: every bytes object comes from malloc, where ASan sees it.
+ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 LD_PRELOAD="$ASAN_LIB" PYTHONPATH="$OUT/src" \
+    PYTHONMALLOC=malloc "$OUT/venv/bin/python" fuzz/fuzz_modules.py -max_total_time="$SECONDS_PER_TARGET" \
+    -artifact_prefix="$OUT/" \
+    -max_len=8192 "$OUT/corpus-modules" 2>&1 | tail -n 12

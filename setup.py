@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import sysconfig
 import warnings
 from pathlib import Path
 
@@ -28,7 +27,8 @@ DEBUG_BUILD = os.environ.get("FASTFRAME_DEBUG_BUILD", "") not in ("", "0")
 def _compile_args() -> list[str]:
     if sys.platform == "win32":
         return ["/O2"]
-    args = ["-O3", "-fno-strict-aliasing"]
+    # -g0: release wheels carry no debug info (it triples their size).
+    args = ["-O3", "-g0", "-fno-strict-aliasing"]
     if DEBUG_BUILD:
         # Sanitizer and fuzzing builds: keep frames and symbols for reports.
         args = ["-O1", "-g", "-fno-omit-frame-pointer"]

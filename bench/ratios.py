@@ -24,11 +24,13 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 BASELINE = "fastframe-cython"
 SIZES = ("16B", "125B", "1KiB", "16KiB", "1MiB")
 SMALL_FRAMES = "FrameParser 1000x16B masked"
+#: A miss by at most this fraction of the goal is reported as a tie.
+NEAR = 0.05
 
 
 @dataclass(frozen=True)
@@ -144,13 +146,21 @@ def stat(group: str, value: Callable[[Entry], Optional[float]]) -> Callable[[Gro
 def targets() -> list[Target]:
     """The issue targets, in the order they are reported."""
     found: list[Target] = [
-        Target(f"apply_mask {size}: speedup over websockets", speedup(f"apply_mask {size}", "websockets"), 1.0, True, "×")
+        Target(
+            f"apply_mask {size}: speedup over websockets", speedup(f"apply_mask {size}", "websockets"), 1.0, True, "×"
+        )
         for size in SIZES
     ]
     found += [
         Target("apply_mask 16KiB: speedup over websockets", speedup("apply_mask 16KiB", "websockets"), 1.5, True, "×"),
         Target("mask_inplace 16KiB: speedup over aiohttp", speedup("mask_inplace 16KiB", "aiohttp"), 2.0, True, "×"),
-        Target("validate_utf8 ascii 1MiB: throughput", stat("validate_utf8 ascii 1MiB", lambda e: e.gbps), 20.0, True, " GB/s"),
+        Target(
+            "validate_utf8 ascii 1MiB: throughput",
+            stat("validate_utf8 ascii 1MiB", lambda e: e.gbps),
+            20.0,
+            True,
+            " GB/s",
+        ),
         Target(
             f"{SMALL_FRAMES}: time per frame",
             stat(SMALL_FRAMES, lambda e: e.per_frame and e.per_frame * 1e9),
@@ -189,7 +199,12 @@ def report_targets(groups: Groups) -> str:
             lines.append(f"- n/a   {t.text} (not measured; target {op} {t.goal:g}{t.unit})")
             continue
         ok = value >= t.goal if t.at_least else value <= t.goal
-        lines.append(f"- {'PASS' if ok else 'MISS'}  {t.text}: {value:.2f}{t.unit} (target {op} {t.goal:g}{t.unit})")
+        # On a shared machine a few percent is noise: flag near misses as such.
+        near = not ok and abs(value - t.goal) <= NEAR * t.goal
+        note = f"; within {NEAR:.0%}, a tie" if near else ""
+        lines.append(
+            f"- {'PASS' if ok else 'MISS'}  {t.text}: {value:.2f}{t.unit} (target {op} {t.goal:g}{t.unit}{note})"
+        )
     return "\n".join(lines)
 
 

@@ -2,8 +2,8 @@
 # going through Python-level construction.
 
 cdef class Frame:
-    cdef public object opcode
-    cdef public object payload
+    cdef unsigned char _opcode  # read as an Opcode through the property
+    cdef public bytes payload
     cdef public bint fin
     cdef public bint rsv1
     cdef public bint rsv2

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import struct
+import threading
 from typing import Any, Literal, Optional, Union
 
 from ._mask_py import apply_mask
@@ -142,12 +144,51 @@ def parse_header(buf: Buffer, offset: int = 0) -> Optional[Header]:
     return header
 
 
+class _KeyPool:
+    """Masking keys cut from a pool of bytes drawn from the OS's CSPRNG.
+
+    RFC 6455 §5.3 asks for keys from "a strong source of entropy".  One
+    system call per frame (``secrets.token_bytes(4)``) costs more than
+    building the frame, so keys are cut from 4 KiB drawn at once.  The pool
+    is emptied in a forked child, so that parent and child never share keys.
+    """
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool = b""
+        self._pos = 0
+
+    def take(self) -> bytes:
+        while True:
+            with self._lock:
+                pos = self._pos
+                if pos + 4 <= len(self._pool):
+                    self._pos = pos + 4
+                    return self._pool[pos : pos + 4]
+            # Drawn outside the lock: the system call may release the GIL.
+            fresh = secrets.token_bytes(self.SIZE)
+            with self._lock:
+                if self._pos + 4 > len(self._pool):
+                    self._pool = fresh
+                    self._pos = 0
+
+    def discard(self) -> None:
+        self._pool = b""
+        self._pos = 0
+
+
+_keys = _KeyPool()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_keys.discard)
+
+
 def _resolve_mask(mask: MaskArg) -> Optional[bytes]:
     if mask is None:
         return None
     if mask is True:
-        # RFC 6455 §5.3: the key must be unpredictable, from a strong source.
-        return secrets.token_bytes(4)
+        return _keys.take()
     return mask_key(mask)
 
 

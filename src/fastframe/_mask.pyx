@@ -8,6 +8,7 @@ The XOR runs in the SIMD kernel chosen at import (``KERNEL``); see
 from cpython.buffer cimport PyBuffer_Release
 from cpython.bytearray cimport PyByteArray_CheckExact, PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.number cimport PyNumber_AsSsize_t, PyNumber_Index
 from libc.stdint cimport uint8_t
 
 from ._buffers cimport get_buffer, load_mask
@@ -27,6 +28,20 @@ cdef enum:
 ff_mask_init()
 #: Name of the masking kernel this CPU runs: avx512, avx2, sse2, neon or scalar.
 KERNEL = ff_mask_kernel_name.decode("ascii")
+
+
+cdef Py_ssize_t _check_offset(object offset) except -1:
+    """The offset as a C integer: TypeError, ValueError or OverflowError as the pure twin."""
+    cdef Py_ssize_t off
+    try:
+        off = PyNumber_AsSsize_t(offset, OverflowError)
+    except OverflowError:
+        if PyNumber_Index(offset) < 0:
+            raise ValueError(f"offset must be >= 0, got {offset}") from None
+        raise OverflowError("offset is too large") from None
+    if off < 0:
+        raise ValueError(f"offset must be >= 0, got {off}")
+    return off
 
 
 cdef inline void _run(uint8_t *dst, const uint8_t *src, Py_ssize_t n, const uint8_t *key, size_t offset):
@@ -73,7 +88,7 @@ def apply_mask(data, mask):
     return out
 
 
-def mask_inplace(buffer, mask, Py_ssize_t offset=0):
+def mask_inplace(buffer, mask, offset=0):
     """Mask or unmask a writable buffer in place (RFC 6455 §5.3).
 
     ``offset`` is the position of ``buffer[0]`` within the masked payload:
@@ -94,23 +109,29 @@ def mask_inplace(buffer, mask, Py_ssize_t offset=0):
     """
     cdef uint8_t key[4]
     cdef Py_buffer view
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n, off
     if PyByteArray_CheckExact(buffer):
+        # Converting the other arguments can run Python code (__index__,
+        # __buffer__) that resizes the bytearray: read its size and address
+        # only afterwards.
+        load_mask(mask, key)
+        off = _check_offset(offset)
         n = PyByteArray_GET_SIZE(buffer)
         if n < GIL_RELEASE_SIZE:
-            # Small bytearrays (the common chunk) skip the buffer export.
-            # Only while we hold the GIL: nobody can resize it meanwhile.
-            load_mask(mask, key)
-            if offset < 0:
-                raise ValueError(f"offset must be >= 0, got {offset}")
+            # Small bytearrays (the common chunk) skip the buffer export; we
+            # hold the GIL, so nobody can resize it meanwhile.
             ff_mask(<uint8_t *>PyByteArray_AS_STRING(buffer), <const uint8_t *>PyByteArray_AS_STRING(buffer),
-                    <size_t>n, key, <size_t>offset)
+                    <size_t>n, key, <size_t>off)
             return
+        # Large: export it, which forbids resizing while the GIL is released.
+        get_buffer(buffer, &view, True)
+        _run(<uint8_t *>view.buf, <const uint8_t *>view.buf, view.len, key, <size_t>off)
+        PyBuffer_Release(&view)
+        return
     get_buffer(buffer, &view, True)
     try:
         load_mask(mask, key)
-        if offset < 0:
-            raise ValueError(f"offset must be >= 0, got {offset}")
-        _run(<uint8_t *>view.buf, <const uint8_t *>view.buf, view.len, key, <size_t>offset)
+        off = _check_offset(offset)
+        _run(<uint8_t *>view.buf, <const uint8_t *>view.buf, view.len, key, <size_t>off)
     finally:
         PyBuffer_Release(&view)

@@ -1,15 +1,17 @@
 """WebSocket payload masking (RFC 6455 §5.3), pure-Python twin of ``_mask``.
 
-The fastest masking pure Python has is a whole-integer XOR: the payload and a
-repeated key are each turned into one big integer, XORed in C by CPython's
-long arithmetic, and turned back into bytes.  That is O(n) with small
-constants, unlike a per-byte loop.
+Pure Python has two fast ways to XOR bytes, both running in C inside the
+interpreter: for short data, a whole-integer XOR (payload and repeated key
+each become one big integer); for longer data, where converting to and from
+integers costs more, ``bytes.translate`` with a 256-byte XOR table applied to
+every fourth byte — four strided passes at C speed.
 """
 
 from __future__ import annotations
 
 import operator
 import sys
+from typing import Optional, Union
 
 from ._views import Buffer, byte_view, mask_key
 
@@ -19,12 +21,40 @@ __all__ = ["apply_mask", "mask_inplace", "KERNEL"]
 KERNEL = "python"
 
 
+# Measured crossover between the two methods (CPython 3.11, x86-64).
+_TRANSLATE_FROM = 512
+
+_xor_tables: list[Optional[bytes]] = [None] * 256
+
+
+def _xor_table(byte: int) -> bytes:
+    """The ``bytes.translate`` table that XORs every byte with ``byte`` (built once, on demand)."""
+    table = _xor_tables[byte]
+    if table is None:
+        table = _xor_tables[byte] = bytes(value ^ byte for value in range(256))
+    return table
+
+
 def _xor(data: Buffer, key: bytes, length: int) -> bytes:
     """XOR ``length`` bytes of ``data`` with ``key`` repeated from its start."""
+    if length >= _TRANSLATE_FROM:
+        buffer = bytearray(data)
+        _xor_translate(buffer, key)
+        return bytes(buffer)
     stream = key * ((length >> 2) + 1)
     if len(stream) != length:
         stream = stream[:length]
     return (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(length, "little")
+
+
+def _xor_translate(buffer: Union[bytearray, memoryview], key: bytes) -> None:
+    """XOR a writable buffer in place, one strided pass per key byte."""
+    if isinstance(buffer, bytearray):
+        for phase in range(4):
+            buffer[phase::4] = buffer[phase::4].translate(_xor_table(key[phase]))
+    else:
+        for phase in range(4):
+            buffer[phase::4] = buffer[phase::4].tobytes().translate(_xor_table(key[phase]))
 
 
 def apply_mask(data: Buffer, mask: Buffer) -> bytes:
@@ -85,4 +115,7 @@ def mask_inplace(buffer: Buffer, mask: Buffer, offset: int = 0) -> None:
     phase = offset & 3
     if phase:
         key = key[phase:] + key[:phase]
-    view[:] = _xor(view, key, length)
+    if length >= _TRANSLATE_FROM:
+        _xor_translate(buffer if type(buffer) is bytearray else view, key)
+    else:
+        view[:] = _xor(view, key, length)

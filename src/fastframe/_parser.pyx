@@ -143,6 +143,7 @@ cdef class FrameParser:
     cdef bint _check_text
     cdef uint64_t _message_size
     cdef uint32_t _utf8_state
+    cdef uint32_t _close_utf8_state  # a close frame may come mid-message
     cdef object _error
 
     def __init__(self, *, bint client=False, max_frame_size=DEFAULT_MAX_FRAME_SIZE,
@@ -161,6 +162,7 @@ cdef class FrameParser:
         self._check_text = False
         self._message_size = 0
         self._utf8_state = FF_UTF8_ACCEPT
+        self._close_utf8_state = FF_UTF8_ACCEPT
         self._error = None
 
     @property
@@ -298,13 +300,44 @@ cdef class FrameParser:
         self._in_message = not h.fin
         return 0
 
-    cdef inline int _check_text_chunk(self, ff_header *h, const uint8_t *chunk, size_t n,
-                                      bint last, list frames) except -1:
-        """Validate text as it arrives, so that a bad byte fails at once (§8.1)."""
-        if ff_utf8_validate(&self._utf8_state, chunk, n) != n:
-            return self._fail(_INVALID_DATA, "invalid UTF-8 in text message", frames)
-        if last and h.fin and self._utf8_state != FF_UTF8_ACCEPT:
-            return self._fail(_INVALID_DATA, "text message ends inside a UTF-8 sequence", frames)
+    cdef inline int _check_payload(self, ff_header *h, const uint8_t *payload, uint64_t start,
+                                   uint64_t end, list frames) except -1:
+        """Validate payload bytes [start, end) as they arrive, so that a bad byte fails at once (§8.1).
+
+        ``payload`` is the start of the (unmasked) payload buffer.
+        """
+        cdef bint last = end == h.length
+        if h.opcode < 8:
+            if self._check_text:
+                if ff_utf8_validate(&self._utf8_state, payload + start, <size_t>(end - start)) != end - start:
+                    return self._fail(_INVALID_DATA, "invalid UTF-8 in text message", frames)
+                if last and h.fin and self._utf8_state != FF_UTF8_ACCEPT:
+                    return self._fail(_INVALID_DATA, "text message ends inside a UTF-8 sequence", frames)
+        elif h.opcode == 8:
+            self._check_close_chunk(payload, start, end, last, frames)
+        return 0
+
+    cdef int _check_close_chunk(self, const uint8_t *payload, uint64_t start, uint64_t end, bint last,
+                                list frames) except -1:
+        """RFC 6455 §5.5.1 and §7.4 on a close payload, as its bytes arrive."""
+        cdef unsigned int code
+        cdef uint64_t skip
+        if start < 2 <= end:
+            code = (payload[0] << 8) | payload[1]
+            if not ff_close_code_valid(code):
+                return self._fail(_PROTOCOL_ERROR, f"invalid close code {code}", frames)
+        if self._validate_utf8:
+            if start < 2:
+                self._close_utf8_state = FF_UTF8_ACCEPT
+            if end > 2:
+                skip = start if start > 2 else 2
+                if ff_utf8_validate(&self._close_utf8_state, payload + skip, <size_t>(end - skip)) != end - skip:
+                    return self._fail(_INVALID_DATA, "invalid UTF-8 in close reason", frames)
+        if last:
+            if end == 1:
+                return self._fail(_PROTOCOL_ERROR, "close frame payload of 1 byte", frames)
+            if self._validate_utf8 and end > 2 and self._close_utf8_state != FF_UTF8_ACCEPT:
+                return self._fail(_INVALID_DATA, "invalid UTF-8 in close reason", frames)
         return 0
 
     cdef Py_ssize_t _begin_frame(self, ff_header *h, const uint8_t *p, Py_ssize_t avail,
@@ -322,8 +355,8 @@ cdef class FrameParser:
                 ff_mask(dst, p, <size_t>length, h.mask, 0)
             else:
                 memcpy(dst, p, <size_t>length)
-            if h.opcode < 8 and self._check_text:
-                self._check_text_chunk(h, dst, <size_t>length, True, frames)
+            if h.opcode == 8 or self._check_text:
+                self._check_payload(h, dst, 0, <uint64_t>length, frames)
             self._complete(h, payload, frames)
             return length
         self._h = h[0]
@@ -339,16 +372,16 @@ cdef class FrameParser:
         cdef Py_ssize_t take = <Py_ssize_t>(h.length - self._received)
         if take > avail:
             take = avail
-        cdef uint8_t *dst = <uint8_t *>PyBytes_AS_STRING(self._payload) + self._received
+        cdef uint8_t *base = <uint8_t *>PyBytes_AS_STRING(self._payload)
+        cdef uint64_t start = self._received
         if h.masked:
-            ff_mask(dst, p, <size_t>take, h.mask, <size_t>self._received)
+            ff_mask(base + start, p, <size_t>take, h.mask, <size_t>start)
         else:
-            memcpy(dst, p, <size_t>take)
+            memcpy(base + start, p, <size_t>take)
         self._received += <uint64_t>take
-        cdef bint last = self._received == h.length
-        if h.opcode < 8 and self._check_text:
-            self._check_text_chunk(h, dst, <size_t>take, last, frames)
-        if last:
+        if h.opcode == 8 or self._check_text:
+            self._check_payload(h, base, start, self._received, frames)
+        if self._received == h.length:
             payload = self._payload
             self._payload = None
             self._received = 0
@@ -357,31 +390,12 @@ cdef class FrameParser:
         return take
 
     cdef inline int _complete(self, ff_header *h, bytes payload, list frames) except -1:
-        cdef Frame frame
-        if h.opcode == 8:
-            self._check_close(payload, frames)
-        frame = Frame.__new__(Frame)
-        frame.opcode = _OPCODES[h.opcode]
+        cdef Frame frame = Frame.__new__(Frame)
+        frame._opcode = h.opcode
         frame.payload = payload
         frame.fin = h.fin
         frame.rsv1 = h.rsv1
         frame.rsv2 = False
         frame.rsv3 = False
         PyList_Append(frames, frame)
-        return 0
-
-    cdef int _check_close(self, bytes payload, list frames) except -1:
-        """RFC 6455 §5.5.1 and §7.4 for a received close payload."""
-        cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(payload)
-        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
-        cdef unsigned int code
-        if n == 0:
-            return 0
-        if n == 1:
-            return self._fail(_PROTOCOL_ERROR, "close frame payload of 1 byte", frames)
-        code = (p[0] << 8) | p[1]
-        if not ff_close_code_valid(code):
-            return self._fail(_PROTOCOL_ERROR, f"invalid close code {code}", frames)
-        if self._validate_utf8 and not ff_utf8_is_valid(p + 2, <size_t>(n - 2)):
-            return self._fail(_INVALID_DATA, "invalid UTF-8 in close reason", frames)
         return 0

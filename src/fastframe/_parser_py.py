@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ._frames_py import OPCODES, Frame, Header, make_frame, parse_close, parse_header
+from ._frames_py import OPCODES, Frame, Header, make_frame, parse_header
 from ._mask_py import apply_mask
 from ._utf8_py import Utf8Validator
 from ._views import Buffer, byte_view
-from .enums import CloseCode, Opcode
+from .enums import CloseCode, Opcode, is_valid_close_code
 from .errors import ProtocolError
 
 __all__ = ["FrameParser", "DEFAULT_MAX_FRAME_SIZE", "DEFAULT_MAX_MESSAGE_SIZE"]
@@ -22,7 +22,6 @@ _UNLIMITED = (1 << 63) - 1
 _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 _INVALID_DATA = CloseCode.INVALID_DATA
 _MESSAGE_TOO_BIG = CloseCode.MESSAGE_TOO_BIG
-_TEXT = Opcode.TEXT
 _CLOSE = Opcode.CLOSE
 
 
@@ -35,16 +34,6 @@ def check_limit(name: str, value: Optional[int]) -> int:
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
     return min(value, _UNLIMITED)
-
-
-def check_close_payload(payload: bytes, validate_utf8: bool) -> None:
-    """Apply RFC 6455 §5.5.1 and §7.4 to a received close payload."""
-    if validate_utf8:
-        parse_close(payload)
-    elif len(payload) >= 2:
-        parse_close(payload[:2])
-    elif payload:
-        parse_close(payload)
 
 
 class FrameParser:
@@ -95,6 +84,7 @@ class FrameParser:
         "_allow_rsv1",
         "_check_text",
         "_client",
+        "_close_utf8",
         "_error",
         "_header",
         "_in_message",
@@ -130,6 +120,7 @@ class FrameParser:
         self._message_size = 0
         self._check_text = False  # the message in progress is text to validate
         self._utf8 = Utf8Validator()
+        self._close_utf8 = Utf8Validator()  # a close frame may come mid-message
         self._error: Optional[ProtocolError] = None
 
     @property
@@ -271,18 +262,46 @@ class FrameParser:
         self._in_message = not header.fin
 
     def _check_payload(self, header: Header, chunk: bytes) -> None:
-        """Validate text as it arrives, so that a bad byte fails at once (§8.1)."""
-        if header.opcode < 8 and self._check_text:
-            utf8 = self._utf8
-            if not utf8.feed(chunk):
-                raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text message")
-            if header.fin and self._received + len(chunk) == header.length and not utf8.finish():
-                raise ProtocolError(_INVALID_DATA, "text message ends inside a UTF-8 sequence")
+        """Validate text as it arrives, so that a bad byte fails at once (§8.1).
+
+        ``chunk`` is unmasked and starts ``self._received`` bytes into the
+        payload of ``header``.
+        """
+        opcode = header.opcode
+        last = self._received + len(chunk) == header.length
+        if opcode < 8:
+            if self._check_text:
+                utf8 = self._utf8
+                if not utf8.feed(chunk):
+                    raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text message")
+                if last and header.fin and not utf8.finish():
+                    raise ProtocolError(_INVALID_DATA, "text message ends inside a UTF-8 sequence")
+        elif opcode == _CLOSE:
+            self._check_close_chunk(chunk, last)
+
+    def _check_close_chunk(self, chunk: bytes, last: bool) -> None:
+        """RFC 6455 §5.5.1 and §7.4 on a close payload, as its bytes arrive."""
+        start = self._received
+        end = start + len(chunk)
+        if start < 2 <= end:
+            code_bytes = (self._payload + chunk)[:2] if start else chunk[:2]
+            code = (code_bytes[0] << 8) | code_bytes[1]
+            if not is_valid_close_code(code):
+                raise ProtocolError(_PROTOCOL_ERROR, f"invalid close code {code}")
+        if self._validate_utf8:
+            utf8 = self._close_utf8
+            if start < 2:
+                utf8.reset()
+            if end > 2 and not utf8.feed(chunk[max(0, 2 - start) :]):
+                raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in close reason")
+        if last:
+            if end == 1:
+                raise ProtocolError(_PROTOCOL_ERROR, "close frame payload of 1 byte")
+            if self._validate_utf8 and end > 2 and not self._close_utf8.finish():
+                raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in close reason")
 
     def _complete(self, header: Header, payload: bytes, frames: list[Frame]) -> None:
         opcode = header.opcode
-        if opcode == _CLOSE:
-            check_close_payload(payload, self._validate_utf8)
         frames.append(make_frame(OPCODES[opcode], payload, header.fin, header.rsv1, False, False))  # type: ignore[arg-type]
 
 

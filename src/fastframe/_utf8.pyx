@@ -80,7 +80,7 @@ cdef class Utf8Validator:
     cdef uint32_t _state
     cdef unsigned long long _accepted
 
-    def __cinit__(self):
+    def __init__(self):
         self._state = FF_UTF8_ACCEPT
         self._accepted = 0
 

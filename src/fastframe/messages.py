@@ -54,7 +54,7 @@ class MessageAssembler:
             that reads them directly).
     """
 
-    __slots__ = ("_compressed", "_decode_text", "_opcode", "_parser", "_parts")
+    __slots__ = ("_compressed", "_decode_text", "_error", "_opcode", "_parser", "_parts")
 
     def __init__(self, parser: Optional[_Parser] = None, *, decode_text: bool = True) -> None:
         if parser is None:
@@ -66,6 +66,7 @@ class MessageAssembler:
         self._opcode: Optional[Opcode] = None
         self._compressed = False
         self._parts: list[bytes] = []
+        self._error: Optional[ProtocolError] = None
 
     @property
     def parser(self) -> _Parser:
@@ -82,17 +83,26 @@ class MessageAssembler:
             Completed data messages and control frames, in order.
 
         Raises:
-            ProtocolError: from the parser.  The messages completed before the
-                error by this call are in the exception's ``messages``.
+            ProtocolError: from the parser, or 1007 for a text message that
+                is not UTF-8 when the parser does not validate.  The messages
+                completed before the error by this call are in the
+                exception's ``messages``; later calls raise the same error.
         """
+        if self._error is not None:
+            raise ProtocolError(self._error.code, self._error.reason)
         messages: list[Message] = []
         try:
-            frames = self._parser.feed(data)
+            try:
+                frames = self._parser.feed(data)
+            except ProtocolError as exc:
+                self._assemble(exc.frames, messages)
+                raise
+            self._assemble(frames, messages)
         except ProtocolError as exc:
-            self._assemble(exc.frames, messages)
             exc.messages = messages
+            self._error = exc
+            self._parts = []
             raise
-        self._assemble(frames, messages)
         return messages
 
     def _assemble(self, frames: list[Frame], messages: list[Message]) -> None:

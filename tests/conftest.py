@@ -2,7 +2,9 @@
 
 If the compiled backend failed to build, its tests fail (ImportError), they
 do not skip: a broken build must not pass CI.  ``--backend python`` (or
-``cython``) deselects the other one explicitly.
+``cython``) deselects the other one explicitly, together with the tests
+marked ``compiled`` (those that import the compiled modules directly), e.g.
+on PyPy.
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--backend") or list(BACKENDS)
         metafunc.parametrize("backend", chosen, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if "cython" in (config.getoption("--backend") or BACKENDS):
+        return
+    deselected = [item for item in items if item.get_closest_marker("compiled")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("compiled")]
 
 
 @pytest.fixture

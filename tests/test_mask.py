@@ -731,6 +731,7 @@ def _expected_kernel(cap: str, native: str) -> str | None:
     return _KERNEL_ORDER[min(_KERNEL_ORDER.index(cap), _KERNEL_ORDER.index(native))]
 
 
+@pytest.mark.compiled
 @pytest.mark.parametrize("cap", _CAPS)
 def test_simd_kernel_caps(cap):
     """Each FASTFRAME_SIMD cap selects its kernel, and that kernel is correct.

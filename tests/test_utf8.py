@@ -309,6 +309,7 @@ def _three_byte_oracle() -> tuple[bytearray, bytearray, bytearray]:
 
 
 @pytest.mark.slow
+@pytest.mark.compiled
 def test_all_three_byte_sequences():
     """All 2**24 three-byte inputs through the compiled twin.
 

@@ -29,6 +29,7 @@ __all__ = [
     "parse_header",
     "build_header",
     "build_frame",
+    "build_fragments",
     "parse_close",
     "build_close",
     "FrameParser",
@@ -41,7 +42,16 @@ __all__ = [
 
 # Type checkers see the typed pure twins; at run time the selected backend.
 if TYPE_CHECKING:
-    from ._frames_py import Frame, Header, build_close, build_frame, build_header, parse_close, parse_header
+    from ._frames_py import (
+        Frame,
+        Header,
+        build_close,
+        build_fragments,
+        build_frame,
+        build_header,
+        parse_close,
+        parse_header,
+    )
     from ._mask_py import apply_mask, mask_inplace
     from ._parser_py import FrameParser
     from ._utf8_py import Utf8Validator, validate_utf8
@@ -63,6 +73,7 @@ else:
     parse_header = _backend.parse_header
     build_header = _backend.build_header
     build_frame = _backend.build_frame
+    build_fragments = _backend.build_fragments
     parse_close = _backend.parse_close
     build_close = _backend.build_close
     FrameParser = _backend.FrameParser

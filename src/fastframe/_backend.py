@@ -20,7 +20,16 @@ MODULES = ("_mask", "_utf8", "_frames", "_parser")
 API = {
     "_mask": ("apply_mask", "mask_inplace"),
     "_utf8": ("validate_utf8", "Utf8Validator"),
-    "_frames": ("Header", "Frame", "parse_header", "build_header", "build_frame", "parse_close", "build_close"),
+    "_frames": (
+        "Header",
+        "Frame",
+        "parse_header",
+        "build_header",
+        "build_frame",
+        "build_fragments",
+        "parse_close",
+        "build_close",
+    ),
     "_parser": ("FrameParser",),
 }
 

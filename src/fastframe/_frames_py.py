@@ -19,6 +19,7 @@ __all__ = [
     "parse_header",
     "build_header",
     "build_frame",
+    "build_fragments",
     "parse_close",
     "build_close",
     "MAX_PAYLOAD_LENGTH",
@@ -298,6 +299,55 @@ def build_frame(
     if key is None:
         return head + payload
     return head + apply_mask(payload, key)
+
+
+def build_fragments(
+    opcode: int,
+    payload: Buffer,
+    fragment_size: int,
+    *,
+    rsv1: bool = False,
+    mask: MaskArg = None,
+) -> list[bytes]:
+    """Split a message into frames of at most ``fragment_size`` payload bytes (RFC 6455 §5.4).
+
+    The first frame carries ``opcode`` (and RSV1, for a message compressed by
+    permessage-deflate), the others are continuation frames, the last has FIN.
+    A text message may be cut inside a code point: the RFC validates the
+    whole message, not each fragment.  An empty payload gives one empty frame.
+
+    Args:
+        opcode: TEXT or BINARY.
+        payload: the whole message, any C-contiguous buffer.
+        fragment_size: the largest payload per frame, at least 1.
+        rsv1: set RSV1 on the first frame.
+        mask: None, a 4-byte key used for every frame, or True for a fresh
+            random key per frame (a client must mask, §5.3).
+
+    Returns:
+        The frames, as bytes, in order.
+
+    Raises:
+        ValueError: ``opcode`` is not a data opcode or ``fragment_size`` < 1.
+    """
+    if opcode != Opcode.TEXT and opcode != Opcode.BINARY:
+        raise ValueError(f"only TEXT and BINARY messages are fragmented, not opcode {opcode}")
+    if fragment_size < 1:
+        raise ValueError(f"fragment_size must be >= 1, got {fragment_size}")
+    view = memoryview(payload).cast("B") if type(payload) is not bytes else payload
+    length = len(view)
+    starts = range(0, length, fragment_size) if length else range(1)
+    last = starts[-1]
+    return [
+        build_frame(
+            opcode if start == 0 else Opcode.CONTINUATION,
+            view[start : start + fragment_size],
+            fin=start == last,
+            rsv1=rsv1 and start == 0,
+            mask=mask,
+        )
+        for start in starts
+    ]
 
 
 class Frame:

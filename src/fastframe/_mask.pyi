@@ -1,5 +1,4 @@
 # The compiled twin has the signatures of the pure one.
-from ._mask_py import apply_mask as apply_mask
-from ._mask_py import mask_inplace as mask_inplace
+from ._mask_py import apply_mask as apply_mask, mask_inplace as mask_inplace
 
 KERNEL: str

@@ -1,10 +1,6 @@
 # The compiled twin has the signatures of the pure one.
 from ._parser_py import (
     DEFAULT_MAX_FRAME_SIZE as DEFAULT_MAX_FRAME_SIZE,
-)
-from ._parser_py import (
     DEFAULT_MAX_MESSAGE_SIZE as DEFAULT_MAX_MESSAGE_SIZE,
-)
-from ._parser_py import (
     FrameParser as FrameParser,
 )

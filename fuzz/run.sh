@@ -33,7 +33,7 @@ rm -rf "$OUT/src" && cp -r src "$OUT/src" && cp setup.py pyproject.toml README.m
     CC="$CLANG" LDSHARED="$CLANG -shared" FASTFRAME_DEBUG_BUILD=1 FASTFRAME_REQUIRE_EXTENSIONS=1 \
         CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link" \
         LDFLAGS="-fsanitize=address,undefined" \
-        venv/bin/python setup.py -q build_ext --inplace 2>&1 | grep -E "error" || true
+        venv/bin/python setup.py -q build_ext --inplace > build.log 2>&1 || { cat build.log; exit 1; }
 )
 mkdir -p "$OUT/corpus-modules"
 # PYTHONMALLOC=malloc: every bytes object comes from malloc, where ASan sees it.

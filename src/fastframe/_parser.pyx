@@ -200,17 +200,21 @@ cdef class FrameParser:
         """
         cdef Py_buffer view
         cdef list frames = []
-        if self._error is not None:
-            raise ProtocolError(self._error.code, self._error.reason)
-        if PyBytes_CheckExact(data):
-            self._parse(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), frames)
+        # On free-threaded builds two threads feeding one parser must not
+        # interleave (the payload buffer is filled at an offset); on builds
+        # with a GIL this compiles to nothing.
+        with cython.critical_section(self):
+            if self._error is not None:
+                raise ProtocolError(self._error.code, self._error.reason)
+            if PyBytes_CheckExact(data):
+                self._parse(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), frames)
+                return frames
+            get_buffer(data, &view, False)
+            try:
+                self._parse(<const uint8_t *>view.buf, view.len, frames)
+            finally:
+                PyBuffer_Release(&view)
             return frames
-        get_buffer(data, &view, False)
-        try:
-            self._parse(<const uint8_t *>view.buf, view.len, frames)
-        finally:
-            PyBuffer_Release(&view)
-        return frames
 
     cdef int _fail(self, object code, str reason, list frames) except -1:
         exc = ProtocolError(code, reason)

@@ -19,7 +19,7 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).parent
 PKG = Path("src") / "fastframe"
-MODULES = ["_mask", "_utf8", "_frames", "_parser"]
+MODULES = ["_mask", "_utf8", "_frames", "_parser", "_messages"]
 NO_EXTENSIONS = os.environ.get("FASTFRAME_NO_EXTENSIONS", "") not in ("", "0")
 DEBUG_BUILD = os.environ.get("FASTFRAME_DEBUG_BUILD", "") not in ("", "0")
 

@@ -37,6 +37,17 @@ def run_parser(backend, config: dict, chunks: list[bytes]) -> tuple[list[tuple],
 HEADER_FIELDS = ("fin", "rsv1", "rsv2", "rsv3", "opcode", "masked", "length", "mask", "size")
 
 
+def run_assembler(backend, config: dict, decode_text: bool, chunks: list[bytes]) -> tuple[list[tuple], object]:
+    assembler = backend.MessageAssembler(backend.FrameParser(**config), decode_text=decode_text)
+    messages: list[tuple] = []
+    for chunk in chunks:
+        try:
+            messages += assembler.feed(chunk)
+        except ProtocolError as exc:
+            return messages + exc.messages, int(exc.code)
+    return messages, None
+
+
 def outcome(func, *args):
     try:
         result = func(*args)
@@ -73,6 +84,9 @@ def test_one_input(data: bytes) -> None:
     chunks.append(stream[last:])
     if run_parser(CY, config, chunks) != run_parser(PY, config, chunks):
         raise AssertionError(f"parsers differ on {config} {chunks!r}")
+    decode_text = not flags & 32
+    if run_assembler(CY, config, decode_text, chunks) != run_assembler(PY, config, decode_text, chunks):
+        raise AssertionError(f"assemblers differ on {config} {chunks!r}")
 
     if outcome(CY.apply_mask, stream, mask) != outcome(PY.apply_mask, stream, mask):
         raise AssertionError("apply_mask differs")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._backend import select_backend
+from ._messages_py import Message
 from .enums import CloseCode, Opcode
 from .errors import ProtocolError
-from .messages import Message, MessageAssembler
 
 __version__ = "0.1.0"
 
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         parse_header,
     )
     from ._mask_py import apply_mask, mask_inplace
+    from ._messages_py import MessageAssembler
     from ._parser_py import FrameParser
     from ._utf8_py import Utf8Validator, validate_utf8
 
@@ -77,4 +78,5 @@ else:
     parse_close = _backend.parse_close
     build_close = _backend.build_close
     FrameParser = _backend.FrameParser
+    MessageAssembler = _backend.MessageAssembler
     del _backend

@@ -15,7 +15,7 @@ __all__ = ["BACKENDS", "MODULES", "API", "load_backend", "select_backend"]
 
 BACKENDS = ("cython", "python")
 #: The compiled modules; the twin of ``_mask`` is ``_mask_py``.
-MODULES = ("_mask", "_utf8", "_frames", "_parser")
+MODULES = ("_mask", "_utf8", "_frames", "_parser", "_messages")
 #: Public names each backend provides, by module.
 API = {
     "_mask": ("apply_mask", "mask_inplace"),
@@ -31,6 +31,7 @@ API = {
         "build_close",
     ),
     "_parser": ("FrameParser",),
+    "_messages": ("MessageAssembler",),
 }
 
 

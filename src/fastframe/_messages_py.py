@@ -1,4 +1,8 @@
-"""Whole messages from frames (RFC 6455 §5.4): fragments joined, control frames passed through."""
+"""Whole messages from frames (RFC 6455 §5.4), pure twin of ``_messages``.
+
+Fragments are joined, text is decoded, control frames are passed through.
+:class:`Message` is shared by both backends.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,11 @@ class Message(NamedTuple):
     compressed: bool = False
 
 
+# Skips NamedTuple's Python-level __new__ (and its argument parsing): a
+# message per token of an AI stream makes this a hot path.
+_new_message = tuple.__new__
+
+
 class _Parser(Protocol):
     def feed(self, data: Buffer) -> list[Frame]: ...
 
@@ -47,8 +56,10 @@ class MessageAssembler:
     ``max_message_size``.
 
     Args:
-        parser: the frame parser to read from; by default a new
-            ``FrameParser()`` with its defaults (server side, 1 MiB limits).
+        parser: the frame parser to read from (any object with a
+            ``feed(data) -> list[Frame]`` method); by default a new
+            ``FrameParser()`` of the same backend, with its defaults (server
+            side, 1 MiB limits).
         decode_text: deliver text messages as ``str`` (True, the default) or
             as the UTF-8 ``bytes`` (False, e.g. to hand JSON bytes to a parser
             that reads them directly).
@@ -58,7 +69,7 @@ class MessageAssembler:
 
     def __init__(self, parser: Optional[_Parser] = None, *, decode_text: bool = True) -> None:
         if parser is None:
-            from . import FrameParser
+            from ._parser_py import FrameParser
 
             parser = FrameParser()
         self._parser = parser
@@ -109,7 +120,7 @@ class MessageAssembler:
         for frame in frames:
             opcode = frame.opcode
             if opcode >= 8:
-                messages.append(Message(opcode, frame.payload))
+                messages.append(_new_message(Message, (opcode, frame.payload, False)))
                 continue
             if opcode != 0:
                 if frame.fin:
@@ -132,8 +143,8 @@ class MessageAssembler:
     def _finish(self, opcode: Opcode, compressed: bool, payload: bytes) -> Message:
         if opcode == Opcode.TEXT and self._decode_text and not compressed:
             try:
-                return Message(opcode, payload.decode("utf-8"), False)
+                return _new_message(Message, (opcode, payload.decode("utf-8"), False))
             except UnicodeDecodeError:
                 # Only reachable when the parser was told not to validate.
                 raise ProtocolError(CloseCode.INVALID_DATA, "invalid UTF-8 in text message") from None
-        return Message(opcode, payload, compressed)
+        return _new_message(Message, (opcode, payload, compressed))

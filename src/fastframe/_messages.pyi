@@ -1,0 +1,2 @@
+# The compiled twin has the signatures of the pure one.
+from ._messages_py import MessageAssembler as MessageAssembler

@@ -1,0 +1,179 @@
+# cython: language_level=3, freethreading_compatible=True
+"""Whole messages from frames (RFC 6455 §5.4), compiled twin of ``_messages_py``.
+
+An AI token stream is a message per frame, so the per-message cost is what
+matters here: frames from the compiled parser are read as C structs, and a
+:class:`Message` is built without going through its Python ``__new__``.
+"""
+
+cimport cython
+from cpython.list cimport PyList_Append
+from cpython.object cimport PyTypeObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_SET_ITEM
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+
+from ._frames cimport Frame
+
+from ._frames import OPCODES
+from ._messages_py import Message
+from .enums import CloseCode
+from .errors import ProtocolError
+
+cdef extern from "Python.h":
+    # Returns a new reference, which Cython takes over.
+    object PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems)
+
+__all__ = ["MessageAssembler"]
+
+cdef tuple _OPCODES = OPCODES
+cdef object _Message = Message
+cdef object _INVALID_DATA = CloseCode.INVALID_DATA
+# Message is a NamedTuple: a tuple subclass with no fields of its own, so a
+# tuple-sized allocation of its type, filled like a tuple, is a Message (this
+# is what tuple.__new__ does for a subclass, minus the argument tuple).
+cdef bint _ALLOC_MESSAGE = Message.__basicsize__ == tuple.__basicsize__ and Message.__itemsize__ == tuple.__itemsize__
+
+
+cdef inline object _message(object opcode, object data, bint compressed):
+    cdef object msg
+    cdef object flag = True if compressed else False
+    if not _ALLOC_MESSAGE:
+        return tuple.__new__(_Message, (opcode, data, flag))
+    msg = PyType_GenericAlloc(<PyTypeObject *>_Message, 3)
+    Py_INCREF(opcode)
+    PyTuple_SET_ITEM(msg, 0, opcode)
+    Py_INCREF(data)
+    PyTuple_SET_ITEM(msg, 1, data)
+    Py_INCREF(flag)
+    PyTuple_SET_ITEM(msg, 2, flag)
+    return msg
+
+
+@cython.final
+cdef class MessageAssembler:
+    """Join the frames a :class:`~fastframe.FrameParser` returns into messages.
+
+    The parser has already enforced the protocol: fragment sequencing, the
+    message size limit (from each header, before buffering) and UTF-8 (as
+    the bytes arrive), so the assembler only joins.  A message in progress
+    holds its fragments until the final one, never more than the parser's
+    ``max_message_size``.
+
+    Args:
+        parser: the frame parser to read from (any object with a
+            ``feed(data) -> list[Frame]`` method); by default a new
+            ``FrameParser()`` of the same backend, with its defaults (server
+            side, 1 MiB limits).
+        decode_text: deliver text messages as ``str`` (True, the default) or
+            as the UTF-8 ``bytes`` (False, e.g. to hand JSON bytes to a parser
+            that reads them directly).
+    """
+
+    cdef object _parser
+    cdef bint _decode_text
+    cdef int _opcode  # of the fragmented message in progress, or -1
+    cdef bint _compressed
+    cdef list _parts
+    cdef object _error
+
+    def __init__(self, parser=None, *, bint decode_text=True):
+        if parser is None:
+            from ._parser import FrameParser
+
+            parser = FrameParser()
+        self._parser = parser
+        self._decode_text = decode_text
+        self._opcode = -1
+        self._compressed = False
+        self._parts = []
+        self._error = None
+
+    @property
+    def parser(self):
+        """The frame parser this assembler reads from."""
+        return self._parser
+
+    def feed(self, data):
+        """Parse the next bytes received and return the messages they complete.
+
+        Args:
+            data: any C-contiguous buffer.
+
+        Returns:
+            Completed data messages and control frames, in order.
+
+        Raises:
+            ProtocolError: from the parser, or 1007 for a text message that
+                is not UTF-8 when the parser does not validate.  The messages
+                completed before the error by this call are in the
+                exception's ``messages``; later calls raise the same error.
+        """
+        cdef list messages = []
+        with cython.critical_section(self):
+            if self._error is not None:
+                raise ProtocolError(self._error.code, self._error.reason)
+            try:
+                try:
+                    frames = self._parser.feed(data)
+                except ProtocolError as exc:
+                    self._assemble(exc.frames, messages)
+                    raise
+                self._assemble(frames, messages)
+            except ProtocolError as exc:
+                exc.messages = messages
+                self._error = exc
+                self._parts = []
+                raise
+            return messages
+
+    cdef int _assemble(self, list frames, list messages) except -1:
+        cdef Frame frame
+        cdef int opcode
+        cdef bint fin, rsv1
+        cdef bytes payload
+        for obj in frames:
+            if type(obj) is Frame:
+                frame = <Frame>obj
+                opcode = frame._opcode
+                fin = frame.fin
+                rsv1 = frame.rsv1
+                payload = frame.payload
+            else:  # a frame from another parser, e.g. the pure twin's
+                opcode = obj.opcode
+                fin = obj.fin
+                rsv1 = obj.rsv1
+                payload = obj.payload
+            if opcode >= 8:
+                PyList_Append(messages, _message(_OPCODES[opcode], payload, False))
+                continue
+            if opcode != 0:
+                if fin:
+                    # Unfragmented: by far the most common case, no join.
+                    PyList_Append(messages, self._finish(opcode, rsv1, payload))
+                    continue
+                self._opcode = opcode
+                self._compressed = rsv1
+                self._parts = [payload]
+                continue
+            self._parts.append(payload)
+            if fin:
+                if self._opcode < 0:
+                    raise AssertionError("continuation frame without a message: the parser must reject it")
+                payload = b"".join(self._parts)
+                self._parts = []
+                opcode = self._opcode
+                self._opcode = -1
+                PyList_Append(messages, self._finish(opcode, self._compressed, payload))
+        return 0
+
+    cdef object _finish(self, int opcode, bint compressed, bytes payload):
+        if opcode == 1 and self._decode_text and not compressed:
+            try:
+                text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload), NULL)
+            except UnicodeDecodeError:
+                # Only reachable when the parser was told not to validate.
+                raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text message") from None
+            return _message(_OPCODES[opcode], text, False)
+        return _message(_OPCODES[opcode], payload, compressed)

@@ -27,8 +27,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from websockets.utils import apply_mask as oracle_apply_mask
 
 #: RFC 6455 §5.7's example key; no zero byte, so a stray XOR always shows.

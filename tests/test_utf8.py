@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import array
 import operator
+import platform
 import random
 import struct
 import threading
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 #: The ``backend`` fixture is a stateless namespace of functions and classes,
 #: so reusing it across hypothesis examples is safe.
@@ -796,3 +796,46 @@ def test_kernel_name(backend):
         assert backend.kernels["utf8"] == "python"
     else:
         assert backend.kernels["utf8"] in {"avx512", "avx2", "sse2", "scalar"}
+
+
+# --- published test vectors --------------------------------------------------
+#
+# Markus Kuhn's UTF-8 decoder stress test, as the Autobahn test suite turned
+# it into (expected, bytes) pairs (its cases 6.x), read from the autobahn
+# package installed with the test extra; the fail-fast position is checked
+# against autobahn's own incremental validator, another independent oracle.
+
+
+def _autobahn() -> tuple[list[tuple[bool, bytes]], type]:
+    if platform.python_implementation() != "CPython":
+        pytest.skip("the test extra installs autobahn on CPython only")
+    from autobahn.nvx.test.test_nvx_utf8validator import _create_utf8_test_sequences
+    from autobahn.websocket.utf8validator import Utf8Validator as AutobahnValidator
+
+    vectors = [(bool(valid), bytes(data)) for _, cases in _create_utf8_test_sequences() for valid, data in cases]
+    assert len(vectors) > 100
+    return vectors, AutobahnValidator
+
+
+def test_autobahn_vectors_one_shot(backend):
+    vectors, _ = _autobahn()
+    for expected, data in vectors:
+        assert backend.validate_utf8(data) is expected, data
+
+
+def test_autobahn_vectors_fail_fast(backend):
+    vectors, reference = _autobahn()
+    for _, data in vectors:
+        oracle = reference()
+        # (valid so far, ends on a code point, index in this chunk, index in the stream)
+        valid, complete, _, position = oracle.validate(data)
+        for pieces in ([data], [data[i : i + 1] for i in range(len(data))]):
+            ours = backend.Utf8Validator()
+            results = [ours.feed(piece) for piece in pieces]
+            assert all(results) is bool(valid), data
+            assert ours.finish() is bool(valid and complete), data
+            if not valid:
+                # Both report the stream index of the first impossible byte.
+                assert ours.accepted == position, data
+                # Byte by byte, the first False comes with that byte.
+                assert results.index(False) == (0 if len(pieces) == 1 else position), data

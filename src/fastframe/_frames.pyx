@@ -5,6 +5,7 @@ cimport cython
 from cpython.buffer cimport PyBuffer_Release
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.number cimport PyNumber_Index
+from cpython.object cimport PyObject
 from cpython.pythread cimport (
     WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_release_lock, PyThread_type_lock,
 )
@@ -35,6 +36,11 @@ cdef extern from "ff_header.h":
         FF_HEADER_NEED_MORE
         FF_HEADER_OK
         FF_HEADER_BAD_LENGTH
+
+cdef extern from "Python.h":
+    # With exc NULL an out-of-range integer is clipped to PY_SSIZE_T_MIN/MAX;
+    # a non-integer is still a TypeError.
+    Py_ssize_t _as_ssize_t_clipped "PyNumber_AsSsize_t"(object o, PyObject *exc) except? -1
 
 cdef extern from "ff_mask.h":
     void ff_mask_init()
@@ -120,7 +126,7 @@ cdef class Header:
     __hash__ = None
 
 
-def parse_header(buf, Py_ssize_t offset=0):
+def parse_header(buf, offset=0):
     """Parse the frame header that starts at ``buf[offset]`` (RFC 6455 §5.2).
 
     Only the header's own encoding is checked here; protocol rules (reserved
@@ -143,18 +149,21 @@ def parse_header(buf, Py_ssize_t offset=0):
     cdef ff_header h
     cdef int r
     cdef Py_ssize_t n
+    # Clipped to PY_SSIZE_T_MIN/MAX rather than OverflowError: any value out
+    # of range is a ValueError below, as in the pure twin.
+    cdef Py_ssize_t start = _as_ssize_t_clipped(offset, NULL)
     if PyBytes_CheckExact(buf):
         n = PyBytes_GET_SIZE(buf)
-        if offset < 0 or offset > n:
+        if start < 0 or start > n:
             raise ValueError(f"offset {offset} is outside the buffer of {n} bytes")
-        r = ff_parse_header(<const uint8_t *>PyBytes_AS_STRING(buf) + offset, <size_t>(n - offset), &h)
+        r = ff_parse_header(<const uint8_t *>PyBytes_AS_STRING(buf) + start, <size_t>(n - start), &h)
     else:
         get_buffer(buf, &view, False)
         n = view.len
-        if offset < 0 or offset > n:
+        if start < 0 or start > n:
             PyBuffer_Release(&view)
             raise ValueError(f"offset {offset} is outside the buffer of {n} bytes")
-        r = ff_parse_header(<const uint8_t *>view.buf + offset, <size_t>(n - offset), &h)
+        r = ff_parse_header(<const uint8_t *>view.buf + start, <size_t>(n - start), &h)
         PyBuffer_Release(&view)
     if r == FF_HEADER_NEED_MORE:
         return None
@@ -228,9 +237,9 @@ cdef inline int _resolve_mask(object mask, uint8_t key[4]) except -1:
 
 
 cdef inline uint8_t _first_byte(object opcode, bint fin, bint rsv1, bint rsv2, bint rsv3) except? 0:
-    cdef Py_ssize_t op = PyNumber_Index(opcode)
+    cdef Py_ssize_t op = _as_ssize_t_clipped(opcode, NULL)  # clipped, not OverflowError
     if not 0 <= op <= 15:
-        raise ValueError(f"opcode must be in 0..15, got {op}")
+        raise ValueError(f"opcode must be in 0..15, got {opcode}")
     return (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | (0x10 if rsv3 else 0) | <uint8_t>op
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import secrets
 import struct
@@ -105,6 +106,7 @@ def parse_header(buf: Buffer, offset: int = 0) -> Optional[Header]:
     """
     if type(buf) is not bytes:
         buf = byte_view(buf)
+    offset = operator.index(offset)
     if offset < 0 or offset > len(buf):
         raise ValueError(f"offset {offset} is outside the buffer of {len(buf)} bytes")
     available = len(buf) - offset

@@ -60,6 +60,12 @@ DEFAULT_MAX_FRAME_SIZE = 1 << 20
 DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
 
 cdef uint64_t UNLIMITED = (<uint64_t>1 << 63) - 1
+# A frame's payload buffer is allocated whole from its header up to this
+# size (no copy as it fills).  Past it, the buffer grows with what actually
+# arrives, doubling, so that a peer announcing a huge frame (where the limits
+# allow one) cannot make the parser allocate memory it never sends.
+cdef enum:
+    PREALLOCATE_UP_TO = 64 * 1024 * 1024
 cdef tuple _OPCODES = OPCODES
 cdef object _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 cdef object _INVALID_DATA = CloseCode.INVALID_DATA
@@ -364,7 +370,8 @@ cdef class FrameParser:
             self._complete(h, payload, frames)
             return length
         self._h = h[0]
-        self._payload = PyBytes_FromStringAndSize(NULL, length)
+        self._payload = PyBytes_FromStringAndSize(
+            NULL, length if length <= PREALLOCATE_UP_TO else max(avail, <Py_ssize_t>PREALLOCATE_UP_TO))
         self._received = 0
         self._in_frame = True
         return self._continue_frame(p, avail, frames)
@@ -376,8 +383,16 @@ cdef class FrameParser:
         cdef Py_ssize_t take = <Py_ssize_t>(h.length - self._received)
         if take > avail:
             take = avail
-        cdef uint8_t *base = <uint8_t *>PyBytes_AS_STRING(self._payload)
         cdef uint64_t start = self._received
+        cdef Py_ssize_t capacity = PyBytes_GET_SIZE(self._payload)
+        cdef bytes grown
+        if <Py_ssize_t>start + take > capacity:
+            # Only past PREALLOCATE_UP_TO: double, never beyond the frame.
+            capacity = max(<Py_ssize_t>start + take, min(<Py_ssize_t>h.length, 2 * capacity))
+            grown = PyBytes_FromStringAndSize(NULL, capacity)
+            memcpy(PyBytes_AS_STRING(grown), PyBytes_AS_STRING(self._payload), <size_t>start)
+            self._payload = grown
+        cdef uint8_t *base = <uint8_t *>PyBytes_AS_STRING(self._payload)
         if h.masked:
             ff_mask(base + start, p, <size_t>take, h.mask, <size_t>start)
         else:

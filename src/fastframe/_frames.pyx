@@ -3,7 +3,9 @@
 
 cimport cython
 from cpython.buffer cimport PyBuffer_Release
-from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.bytes cimport (
+    PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromObject, PyBytes_FromStringAndSize, PyBytes_GET_SIZE,
+)
 from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
 from cpython.pythread cimport (
@@ -397,7 +399,8 @@ cdef class Frame:
     def __init__(self, opcode, payload=b"", *, bint fin=True, bint rsv1=False, bint rsv2=False,
                  bint rsv3=False):
         self._opcode = Opcode(opcode)
-        self.payload = bytes(payload)
+        # Not bytes(payload): bytes(5) would be five zero bytes.
+        self.payload = payload if PyBytes_CheckExact(payload) else PyBytes_FromObject(payload)
         self.fin = fin
         self.rsv1 = rsv1
         self.rsv2 = rsv2
@@ -486,7 +489,11 @@ def build_close(code, reason=""):
 
     Raises:
         ValueError: ``code`` may not be sent, or ``reason`` is too long.
+        TypeError: ``code`` is not an integer or ``reason`` not a ``str``.
     """
+    code = PyNumber_Index(code)
+    if not isinstance(reason, str):
+        raise TypeError(f"reason must be a str, not {type(reason).__name__}")
     if not is_valid_close_code(code):
         raise ValueError(f"close code {code} may not be sent in a close frame")
     data = reason.encode("utf-8")

@@ -384,7 +384,7 @@ class Frame:
         rsv3: bool = False,
     ) -> None:
         self.opcode = Opcode(opcode)
-        self.payload = bytes(payload)
+        self.payload = payload if type(payload) is bytes else byte_view(payload).tobytes()
         self.fin = bool(fin)
         self.rsv1 = bool(rsv1)
         self.rsv2 = bool(rsv2)
@@ -483,7 +483,11 @@ def build_close(code: int, reason: str = "") -> bytes:
 
     Raises:
         ValueError: ``code`` may not be sent, or ``reason`` is too long.
+        TypeError: ``code`` is not an integer or ``reason`` not a ``str``.
     """
+    code = operator.index(code)
+    if not isinstance(reason, str):
+        raise TypeError(f"reason must be a str, not {type(reason).__name__}")
     if not is_valid_close_code(code):
         raise ValueError(f"close code {code} may not be sent in a close frame")
     data = reason.encode("utf-8")

@@ -62,7 +62,13 @@ def _extensions() -> list[Extension]:
         compiler_directives={
             "language_level": "3",
             "freethreading_compatible": True,
+            # Plain builtin functions and method descriptors instead of
+            # cyfunctions: CPython calls them directly, ~6 ns less per call,
+            # which is a fifth of masking a 16-byte frame.  The clinic-format
+            # signature keeps inspect.signature() working on them.
+            "binding": False,
             "embedsignature": True,
+            "embedsignature.format": "clinic",
         },
         # Generated C goes next to the .pyx so that the sdist ships it.
         build_dir=None,

@@ -315,7 +315,7 @@ def build_frame(opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv2=Fa
     cdef uint8_t first = _first_byte(opcode, fin, rsv1, rsv2, rsv3)
     cdef uint8_t op = first & 0x0F
     if OPCODES[op] is None:
-        raise ValueError(f"opcode {op} is reserved")
+        raise ValueError(f"opcode {<int>op} is reserved")
     get_buffer(payload, &view, False)
     try:
         if op >= 8:

@@ -19,11 +19,12 @@ Naming conventions the report script (``bench/ratios.py``) relies on:
 from __future__ import annotations
 
 import importlib
+import os
 import random
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -48,6 +49,17 @@ MIN_ROUNDS = 5
 MAX_ROUNDS = 5_000
 
 
+def _missing(reason: str) -> NoReturn:
+    """Skip a benchmark whose implementation is missing; fail it under FASTFRAME_BENCH_STRICT=1.
+
+    A developer's run may lack a peer; CI installs every one, so there a
+    missing one is a broken install, not a reason to measure less.
+    """
+    if os.environ.get("FASTFRAME_BENCH_STRICT") == "1":
+        pytest.fail(f"{reason} (FASTFRAME_BENCH_STRICT=1)")
+    pytest.skip(reason)
+
+
 def fastframe(impl: str) -> Any:
     """Return the fastframe backend namespace named by ``impl``, or skip.
 
@@ -62,11 +74,11 @@ def fastframe(impl: str) -> Any:
     try:
         from fastframe._backend import load_backend
     except ImportError as exc:
-        pytest.skip(f"fastframe is not importable: {exc}")
+        _missing(f"fastframe is not importable: {exc}")
     try:
         return load_backend(backend)
     except ImportError as exc:
-        pytest.skip(f"fastframe {backend} backend is not available: {exc}")
+        _missing(f"fastframe {backend} backend is not available: {exc}")
 
 
 def peer(module: str, attr: str | None = None) -> Any:
@@ -85,13 +97,13 @@ def peer(module: str, attr: str | None = None) -> Any:
     try:
         mod = importlib.import_module(module)
     except ImportError as exc:
-        pytest.skip(f"{module} is not importable: {exc}")
+        _missing(f"{module} is not importable: {exc}")
     if attr is None:
         return mod
     try:
         return getattr(mod, attr)
     except AttributeError:
-        pytest.skip(f"{module} has no {attr} (API changed?)")
+        _missing(f"{module} has no {attr} (API changed?)")
 
 
 def label(

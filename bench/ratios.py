@@ -179,12 +179,31 @@ def targets() -> list[Target]:
             "×",
         ),
         Target(
+            "FrameParser 16MiB masked in 1KiB chunks: time relative to copy (O(n), not O(n²))",
+            lambda groups: (lambda s: 1 / s if s else None)(
+                speedup("FrameParser 16MiB masked in 1KiB chunks", "copy")(groups)
+            ),
+            3.0,
+            False,
+            "×",
+        ),
+        Target(
             f"{SMALL_FRAMES}: fastframe-python speedup over wsproto",
             speedup(SMALL_FRAMES, "wsproto", ours="fastframe-python"),
             1.0,
             True,
             "×",
         ),
+    ]
+    found += [
+        Target(
+            f"apply_mask {size}: fastframe-python speedup over wsproto",
+            speedup(f"apply_mask {size}", "wsproto", ours="fastframe-python"),
+            1.0,
+            True,
+            "×",
+        )
+        for size in SIZES
     ]
     return found
 

@@ -70,11 +70,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *payload = data + 6;
     size_t n = size - 6;
 
-    /* Masking: out-of-place into an exact-size buffer, then in place at a
-     * shifted alignment. */
-    uint8_t *src = malloc(n + 1);
-    uint8_t *dst = malloc(n + 1);
-    uint8_t *big = malloc(n + 64 + 1);
+    /* Masking: out of place between exact-size buffers, then in place at a
+     * shifted alignment, in a buffer that ends where the payload does: an
+     * access one byte past any of them is an ASan report.  (ASan's
+     * malloc(0) returns a pointer to zero usable bytes, not NULL.) */
+    uint8_t *src = malloc(n);
+    uint8_t *dst = malloc(n);
+    uint8_t *big = malloc(shift + n);
+    if (!src || !dst || !big)
+        abort();
     memcpy(src, payload, n);
     ff_mask(dst, src, n, mask, offset);
     for (size_t i = 0; i < n; i++)

@@ -1,18 +1,26 @@
 """Tests for frame headers, frames and close payloads (``_frames`` and ``_frames_py``).
 
-Every test runs on both backends through the ``backend`` fixture.  Expected
-values come from RFC 6455 (§5.2, §5.5.1, §5.7, §7.4) and from the independent
-encoder and decoders in ``streams.py``, never from fastframe itself.
+Every test of behaviour runs on both backends through the ``backend``
+fixture.  Expected values come from RFC 6455 (§5.2, §5.5.1, §5.7, §7.4), from
+the independent encoder and decoders in ``streams.py`` and from websockets'
+``Frame`` (``TestWebsocketsOracle``), never from fastframe itself.  The
+``repr`` tests compare the compiled twin with the pure one directly; they are
+marked ``compiled`` and take no ``backend`` fixture.
 """
 
 from __future__ import annotations
 
 import array
 import pickle
+import random
 import struct
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
+from websockets.frames import Frame as WSFrame, Opcode as WSOpcode
+from websockets.streams import StreamReader
 
 from fastframe._backend import load_backend
 from fastframe.enums import Opcode
@@ -26,6 +34,7 @@ from streams import (
     encode_frame,
     encode_header,
     header_fields,
+    keys,
     mask,
     ref_parse_header,
     texts,
@@ -192,10 +201,13 @@ class TestParseHeader:
         with pytest.raises(TypeError):
             hash(a)
 
-    def test_repr_same_as_pure_twin(self, backend):
-        pure = load_backend("python")
+    @pytest.mark.compiled
+    def test_repr_same_as_pure_twin(self):
+        compiled, pure = load_backend("cython"), load_backend("python")
         for data in (HELLO, HELLO_MASKED, BINARY_64K_HEADER, b"\x7f\x00"):
-            assert repr(backend.parse_header(data)) == repr(pure.parse_header(data))
+            text = repr(compiled.parse_header(data))
+            assert text == repr(pure.parse_header(data))
+            assert text.startswith("Header(")
 
     @PROPERTY
     @given(
@@ -301,6 +313,24 @@ class TestBuildHeader:
 
     def test_opcode_enum(self, backend):
         assert backend.build_header(Opcode.PING, 0) == b"\x89\x00"
+
+    def test_integer_types(self, backend):
+        """Any integer type (``__index__``) for the opcode and the length."""
+
+        class Index:
+            def __init__(self, value: int) -> None:
+                self.value = value
+
+            def __index__(self) -> int:
+                return self.value
+
+        assert backend.build_header(Index(9), Index(200)) == b"\x89\x7e\x00\xc8"
+        assert backend.build_frame(Index(1), b"hi") == b"\x81\x02hi"
+
+    @pytest.mark.parametrize("length", [5.0, 200.0, "5", None], ids=repr)
+    def test_length_not_an_int(self, backend, length):
+        with pytest.raises(TypeError):
+            backend.build_header(1, length)
 
     @pytest.mark.parametrize(
         "key", [MASK_KEY, bytearray(MASK_KEY), memoryview(MASK_KEY), memoryview(b"-" + MASK_KEY)[1:]]
@@ -566,6 +596,14 @@ class TestFrame:
         with pytest.raises(TypeError):
             backend.Frame(1, b"", False)
 
+    @pytest.mark.parametrize(
+        "payload", [[104, 105], (104, 105), iter(b"hi"), 5, "hi", None, memoryview(b"h-i")[::2]], ids=repr
+    )
+    def test_payload_not_a_contiguous_buffer(self, backend, payload):
+        # bytes(payload) would take an int, a list of ints or any iterable.
+        with pytest.raises(TypeError):
+            backend.Frame(2, payload)
+
     def test_payload_is_copied(self, backend):
         data = bytearray(b"abc")
         frame = backend.Frame(2, data)
@@ -588,8 +626,9 @@ class TestFrame:
         with pytest.raises(TypeError):
             hash(a)
 
-    def test_repr_same_as_pure_twin(self, backend):
-        pure = load_backend("python")
+    @pytest.mark.compiled
+    def test_repr_same_as_pure_twin(self):
+        compiled, pure = load_backend("cython"), load_backend("python")
         cases = [
             (1, b"Hello", {}),
             (2, bytes(range(40)), {"fin": False, "rsv1": True}),
@@ -598,7 +637,7 @@ class TestFrame:
             (9, b"x" * 33, {}),
         ]
         for opcode, payload, kwargs in cases:
-            text = repr(backend.Frame(opcode, payload, **kwargs))
+            text = repr(compiled.Frame(opcode, payload, **kwargs))
             assert text == repr(pure.Frame(opcode, payload, **kwargs))
             assert Opcode(opcode).name in text
 
@@ -762,3 +801,131 @@ class TestBuildClose:
         # A valid close frame, as a peer sends it.
         frame = backend.build_frame(8, payload, mask=MASK_KEY)
         assert frame == encode_frame(8, payload, key=MASK_KEY)
+
+
+# ---------------------------------------------------------------------------
+# websockets as an independent oracle
+
+
+class _AnyBitsFrame(WSFrame):
+    """websockets' ``Frame`` that lets the RSV bits through.
+
+    ``Frame.check()``, which both ``serialize()`` and ``parse()`` call, rejects
+    an RSV bit that no negotiated extension accounts for (RFC 6455 §5.2): that
+    is a connection's policy, not framing, and fastframe's builders write
+    whatever bits they are given.  The rest of the check still runs, so
+    control frames must still be final and carry 125 bytes at most (§5.5).
+    """
+
+    def check(self) -> None:
+        WSFrame(self.opcode, self.data, self.fin).check()
+
+
+#: Payload lengths on both sides of the limits of the 7-bit, 16-bit and 64-bit
+#: length encodings (§5.2).
+BOUNDARY_LENGTHS = (0, 1, 124, 125, 126, 127, 65535, 65536, 65537)
+
+
+@st.composite
+def oracle_frames(draw: st.DrawFn) -> tuple[int, bytes, dict[str, bool]]:
+    """A frame websockets can serialize: opcode, payload and flags (``fin``, ``rsv1`` ...)."""
+    opcode = draw(st.sampled_from(DEFINED_OPCODES))
+    length = draw(st.one_of(st.sampled_from(BOUNDARY_LENGTHS), st.integers(0, 300)))
+    fin, rsv1, rsv2, rsv3 = draw(st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()))
+    if opcode in CONTROL_OPCODES:
+        # §5.5: control frames are not fragmented and carry 125 bytes at most.
+        fin, length = True, min(length, 125)
+    if length <= 300:
+        payload = draw(st.binary(min_size=length, max_size=length))
+    else:
+        # Too big for hypothesis' buffer; a pattern that repeats would let a
+        # masking key applied at the wrong phase go unnoticed.
+        payload = random.Random(draw(st.integers(0, 2**32 - 1))).randbytes(length)
+    return opcode, payload, {"fin": fin, "rsv1": rsv1, "rsv2": rsv2, "rsv3": rsv3}
+
+
+def boundary_examples(**others: Any) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Run each length boundary every time, whatever hypothesis draws; ``others`` are the other arguments."""
+    flags = {"fin": True, "rsv1": False, "rsv2": False, "rsv3": False}
+    frames = [(9, bytes(range(125)), flags)]
+    for length in (125, 126, 65535, 65536):
+        payload = bytes(i * 7 % 251 for i in range(length))
+        frames += [(2, payload, {**flags, "rsv1": True}), (0, payload, {**flags, "fin": False, "rsv3": True})]
+
+    def decorate(test: Callable[..., None]) -> Callable[..., None]:
+        for frame in frames:
+            test = example(frame=frame, **others)(test)
+        return test
+
+    return decorate
+
+
+def websockets_parse(data: bytes, *, masked: bool) -> tuple[WSFrame, bytes]:
+    """One frame read by websockets' ``Frame.parse``, driven as its own tests drive it.
+
+    Returns:
+        The frame, and what websockets left unread.
+    """
+    reader = StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    parser = _AnyBitsFrame.parse(reader.read_exact, mask=masked)
+    try:
+        next(parser)
+    except StopIteration as stop:
+        return stop.value, bytes(reader.buffer)
+    # Unreachable after feed_eof(): a short frame raises EOFError instead.
+    raise AssertionError("websockets' Frame.parse is waiting for more bytes")
+
+
+class TestWebsocketsOracle:
+    """build_frame and parse_header against websockets' ``Frame`` (RFC 6455 §5.2, §5.3)."""
+
+    @PROPERTY
+    @boundary_examples()
+    @given(frame=oracle_frames())
+    def test_unmasked_frame_as_websockets_serializes_it(self, backend, frame):
+        opcode, payload, flags = frame
+        expected = _AnyBitsFrame(WSOpcode(opcode), payload, **flags).serialize(mask=False)
+        assert backend.build_frame(opcode, payload, mask=None, **flags) == expected
+
+    @PROPERTY
+    @boundary_examples(key=True)
+    @boundary_examples(key=MASK_KEY)
+    @given(frame=oracle_frames(), key=st.one_of(st.just(True), keys))
+    def test_masked_frame_read_back_by_websockets(self, backend, frame, key):
+        opcode, payload, flags = frame
+        data = backend.build_frame(opcode, payload, mask=key, **flags)
+        parsed, unread = websockets_parse(data, masked=True)
+        # websockets read exactly one frame: the length in the header is right.
+        assert unread == b""
+        assert int(parsed.opcode) == opcode
+        assert (parsed.fin, parsed.rsv1, parsed.rsv2, parsed.rsv3) == tuple(flags.values())
+        assert bytes(parsed.data) == payload
+        if key is not True:
+            size = len(data) - len(payload)
+            assert data[size - 4 : size] == key
+
+    @PROPERTY
+    @boundary_examples(masked=False, after=b"")
+    @boundary_examples(masked=True, after=b"\x81")
+    @given(frame=oracle_frames(), masked=st.booleans(), after=st.binary(max_size=8))
+    def test_parse_header_of_websockets_frame(self, backend, frame, masked, after):
+        opcode, payload, flags = frame
+        data = _AnyBitsFrame(WSOpcode(opcode), payload, **flags).serialize(mask=masked)
+        # §5.2: the shortest length encoding, then the masking key if any.
+        length_size = 0 if len(payload) <= 125 else 2 if len(payload) <= 0xFFFF else 8
+        size = 2 + length_size + 4 * masked
+        assert len(data) == size + len(payload)
+        header = backend.parse_header(data + after)
+        assert (header.fin, header.rsv1, header.rsv2, header.rsv3) == tuple(flags.values())
+        assert header.opcode == opcode
+        assert header.masked == masked
+        assert header.length == len(payload)
+        assert header.size == size
+        if masked:
+            assert header.mask == data[size - 4 : size]
+            # And it is the key websockets masked the payload with (§5.3).
+            assert mask(data[size:], header.mask) == payload
+        else:
+            assert header.mask is None

@@ -1,18 +1,22 @@
 """Tests for FrameParser (``_parser`` and ``_parser_py``).
 
-Every test runs on both backends through the ``backend`` fixture.  Streams
-are written by the independent encoder of ``streams.py``; every table-driven
-stream is fed whole, split in two at every byte boundary, in 1-byte pieces
-and in random chunks, and all ways must agree (:func:`check_chunkings`).
-Property tests compare with two independent oracles — wsproto's
-FrameProtocol and websockets' Frame.parse — and the two backends with each
-other.
+Every test of behaviour runs on both backends through the ``backend``
+fixture.  Streams are written by the independent encoder of ``streams.py``;
+every table-driven stream is fed whole, split in two at every byte boundary,
+in 1-byte pieces and in random chunks, and all ways must agree
+(:func:`check_chunkings`).  Property tests compare with two independent
+oracles — wsproto's FrameProtocol and websockets' Frame.parse.  The tests
+that compare the two backends with each other (``test_backends_agree*``) are
+marked ``compiled`` and load both themselves.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Optional
@@ -863,6 +867,79 @@ def test_error_is_final(backend, client):
         assert info.value.frames == []
 
 
+# A feed() cut short by an exception that is not a protocol error leaves the
+# stream position unknown: the parser must fail (1011) rather than read on
+# from a guess.  How to interrupt it differs by backend (no Python code runs
+# inside the compiled _parse), what must follow does not.
+
+_INTERRUPTED_COMPILED = textwrap.dedent(
+    r"""
+    import resource, sys
+    from fastframe._backend import load_backend
+    from fastframe.errors import ProtocolError
+
+    ff = load_backend("cython")
+    parser = ff.FrameParser(client=True, max_frame_size=None, max_message_size=None)
+    first = ff.build_frame(2, b"before")
+    # A 60 MiB frame: the compiled parser allocates its buffer from the header.
+    header = ff.build_header(2, 60 << 20)
+    with open("/proc/self/statm") as statm:
+        in_use = int(statm.read().split()[0]) * resource.getpagesize()
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (in_use + (16 << 20), hard))
+    try:
+        parser.feed(first + header + b"x" * 10)
+    except MemoryError:
+        pass
+    else:
+        sys.exit("no MemoryError")
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    for data in (b"\x82\x00", b""):
+        try:
+            parser.feed(data)
+        except ProtocolError as exc:
+            print(int(exc.code), exc.reason)
+        else:
+            sys.exit("the parser read on")
+    """
+)
+
+
+@pytest.mark.compiled
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
+def test_interrupted_feed_fails_the_parser_compiled():
+    proc = subprocess.run([sys.executable, "-c", _INTERRUPTED_COMPILED], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    reason = "an earlier feed() was interrupted by an exception"
+    assert proc.stdout.splitlines() == [f"1011 {reason}", f"1011 {reason}"]
+
+
+def test_interrupted_feed_fails_the_parser_pure(monkeypatch):
+    from fastframe import _parser_py
+
+    ff = load_backend("python")
+    parser = ff.FrameParser(client=True)
+    real = _parser_py.parse_header
+    calls = 0
+
+    def parse_header_then_fail(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise MemoryError
+        return real(*args)
+
+    monkeypatch.setattr(_parser_py, "parse_header", parse_header_then_fail)
+    with pytest.raises(MemoryError):
+        parser.feed(ff.build_frame(BINARY, b"before") + ff.build_frame(BINARY, b"after"))
+    monkeypatch.setattr(_parser_py, "parse_header", real)
+    for data in (ff.build_frame(BINARY, b"next"), b""):
+        with pytest.raises(ProtocolError) as info:
+            parser.feed(data)
+        assert (info.value.code, info.value.reason) == (1011, "an earlier feed() was interrupted by an exception")
+
+
 # ---------------------------------------------------------------------------
 # Partial feeds, buffering and large frames
 
@@ -1084,16 +1161,21 @@ def _feed_result(parser: Any, chunk: bytes) -> tuple[Any, ...]:
     return ("ok", [frame_tuple(f) for f in frames], parser.buffered)
 
 
-def _compare_backends(backend: Any, client: bool, options: dict[str, Any], stream: bytes, sizes: list[int]) -> None:
-    pure = load_backend("python")
-    ours = backend.FrameParser(client=client, **options)
-    theirs = pure.FrameParser(client=client, **options)
+def _compare_backends(client: bool, options: dict[str, Any], stream: bytes, sizes: list[int]) -> None:
+    """Feed the compiled and the pure parser the same chunks; every result must be the same.
+
+    Not through the ``backend`` fixture, which on the python run would
+    compare the pure parser with itself.
+    """
+    compiled = load_backend("cython").FrameParser(client=client, **options)
+    pure = load_backend("python").FrameParser(client=client, **options)
     for name in ("client", "max_frame_size", "max_message_size", "buffered"):
-        assert getattr(ours, name) == getattr(theirs, name)
+        assert getattr(compiled, name) == getattr(pure, name)
     for chunk in [*_cut(stream, sizes), b"\x81", b""]:
-        assert _feed_result(ours, chunk) == _feed_result(theirs, chunk)
+        assert _feed_result(compiled, chunk) == _feed_result(pure, chunk)
 
 
+@pytest.mark.compiled
 @settings(PROPERTY, max_examples=400)
 @given(
     data=st.data(),
@@ -1101,7 +1183,7 @@ def _compare_backends(backend: Any, client: bool, options: dict[str, Any], strea
     options=parser_options,
     sizes=st.lists(st.integers(1, 64), max_size=12),
 )
-def test_backends_agree(backend, data, client, options, sizes):
+def test_backends_agree(data, client, options, sizes):
     """The same random, mutated or garbage stream, in the same chunks, on both backends."""
     stream = data.draw(st.one_of(streams(client), streams(not client)))
     # Limits where they bite: at, just under and just over frame and message sizes.
@@ -1110,12 +1192,13 @@ def test_backends_agree(backend, data, client, options, sizes):
     options["max_message_size"] = data.draw(st.one_of(limits, st.just(options["max_message_size"])))
     if data.draw(st.integers(0, 3)) == 0:
         sizes = [1] * len(stream)
-    _compare_backends(backend, client, options, stream, sizes)
+    _compare_backends(client, options, stream, sizes)
 
 
+@pytest.mark.compiled
 @ROLES
 @pytest.mark.parametrize("case", [*VALID_CASES, *ERROR_CASES], ids=lambda c: c.id)
-def test_backends_agree_on_table_streams(backend, case, client):
+def test_backends_agree_on_table_streams(case, client):
     """Every table stream, in every chunking, with its options and with tight limits."""
     f = partial(peer_frame, client)
     if isinstance(case, Valid):
@@ -1130,4 +1213,4 @@ def test_backends_agree_on_table_streams(backend, case, client):
     ]
     for options in variants:
         for _, sizes in chunkings(len(stream), every_split=len(stream) < 300, random_count=3):
-            _compare_backends(backend, client, options, stream, sizes)
+            _compare_backends(client, options, stream, sizes)

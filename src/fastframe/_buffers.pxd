@@ -11,11 +11,14 @@ cdef inline int get_buffer(object obj, Py_buffer *view, bint writable) except -1
     """Export obj's bytes as one C-contiguous block (TypeError otherwise)."""
     try:
         PyObject_GetBuffer(obj, view, PyBUF_WRITABLE if writable else PyBUF_SIMPLE)
-    except BufferError:
-        if writable:
-            raise TypeError(
-                f"a writable C-contiguous buffer is required, not {type(obj).__name__}") from None
-        raise TypeError("a C-contiguous buffer is required") from None
+    except (BufferError, ValueError):
+        # Exporters refuse a read-only or non-contiguous request with either
+        # (memoryview: BufferError, numpy: ValueError), and a released view
+        # is a ValueError too: the pure twin's check names the problem, so
+        # that both backends raise the same exception.  Error path only.
+        from ._views import byte_view
+        byte_view(obj, writable=writable)
+        raise
     return 0
 
 

@@ -4,7 +4,7 @@
 cimport cython
 from cpython.buffer cimport PyBuffer_Release
 from cpython.bytes cimport (
-    PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromObject, PyBytes_FromStringAndSize, PyBytes_GET_SIZE,
+    PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE,
 )
 from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
@@ -12,7 +12,7 @@ from cpython.pythread cimport (
     WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_release_lock, PyThread_type_lock,
 )
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy
 
 from ._buffers cimport get_buffer, load_mask
@@ -80,10 +80,15 @@ cdef object _NO_STATUS_RCVD = CloseCode.NO_STATUS_RCVD
 
 # Not tracked by the garbage collector: a header holds only ints, bytes and
 # flags, so it cannot be part of a reference cycle.
+# The docstring opens with the signature and "--": inspect.signature() reads
+# it there (a compiled class has no other), and __doc__ leaves it out.
 @cython.no_gc
 @cython.freelist(32)
 cdef class Header:
-    """A parsed frame header (RFC 6455 §5.2).
+    """Header()
+--
+
+    A parsed frame header (RFC 6455 §5.2).
 
     Attributes:
         fin: the FIN bit: this frame ends its message.
@@ -281,6 +286,17 @@ def build_header(opcode, length, *, bint fin=True, bint rsv1=False, bint rsv2=Fa
     return PyBytes_FromStringAndSize(<char *>out, <Py_ssize_t>size)
 
 
+cdef enum:
+    GIL_RELEASE_SIZE = 64 * 1024  # the same threshold as _mask
+
+
+cdef inline void _copy_payload(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *key) noexcept nogil:
+    if key != NULL:
+        ff_mask(dst, src, n, key, 0)
+    else:
+        memcpy(dst, src, n)
+
+
 def build_frame(opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv2=False,
                 bint rsv3=False, mask=None):
     """Build a complete frame: header and (masked) payload (RFC 6455 §5.2).
@@ -328,10 +344,13 @@ def build_frame(opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv2=Fa
         out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>size + view.len)
         dst = <uint8_t *>PyBytes_AS_STRING(out)
         memcpy(dst, head, size)
-        if masked:
-            ff_mask(dst + size, <const uint8_t *>view.buf, <size_t>view.len, key, 0)
+        if view.len >= GIL_RELEASE_SIZE:
+            # As apply_mask: past this size other threads gain more than the
+            # release costs.  The export keeps the payload alive and unmoved.
+            with nogil:
+                _copy_payload(dst + size, <const uint8_t *>view.buf, <size_t>view.len, key if masked else NULL)
         else:
-            memcpy(dst + size, view.buf, <size_t>view.len)
+            _copy_payload(dst + size, <const uint8_t *>view.buf, <size_t>view.len, key if masked else NULL)
     finally:
         PyBuffer_Release(&view)
     return out
@@ -382,10 +401,15 @@ def build_fragments(opcode, payload, fragment_size, *, bint rsv1=False, mask=Non
 # Not tracked by the garbage collector: tracking costs about 40% of the
 # parser's time per small frame, and a frame holds only bytes and C values,
 # so it cannot be part of a reference cycle.
+# The docstring opens with the signature and "--": inspect.signature() reads
+# it there (a compiled class has no other), and __doc__ leaves it out.
 @cython.no_gc
 @cython.freelist(256)
 cdef class Frame:
-    """One WebSocket frame, payload unmasked (RFC 6455 §5.2).
+    """Frame(opcode, payload=b'', *, fin=True, rsv1=False, rsv2=False, rsv3=False)
+--
+
+    One WebSocket frame, payload unmasked (RFC 6455 §5.2).
 
     Attributes:
         opcode: the frame's :class:`Opcode`.
@@ -398,9 +422,18 @@ cdef class Frame:
 
     def __init__(self, opcode, payload=b"", *, bint fin=True, bint rsv1=False, bint rsv2=False,
                  bint rsv3=False):
+        cdef Py_buffer view
         self._opcode = Opcode(opcode)
-        # Not bytes(payload): bytes(5) would be five zero bytes.
-        self.payload = payload if PyBytes_CheckExact(payload) else PyBytes_FromObject(payload)
+        if PyBytes_CheckExact(payload):
+            self.payload = payload
+        else:
+            # Not bytes(payload), which takes an int (bytes(5) is five zero
+            # bytes) or a list of ints: only a C-contiguous buffer, as the twin.
+            get_buffer(payload, &view, False)
+            try:
+                self.payload = PyBytes_FromStringAndSize(<char *>view.buf, view.len)
+            finally:
+                PyBuffer_Release(&view)
         self.fin = fin
         self.rsv1 = rsv1
         self.rsv2 = rsv2

@@ -196,8 +196,7 @@ def _resolve_mask(mask: MaskArg) -> Optional[bytes]:
 
 
 def _first_byte(opcode: int, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool) -> int:
-    if type(opcode) is not int and not isinstance(opcode, int):
-        raise TypeError(f"opcode must be an int, not {type(opcode).__name__}")
+    opcode = operator.index(opcode)  # any integer type, as the compiled twin
     if not 0 <= opcode <= 15:
         raise ValueError(f"opcode must be in 0..15, got {opcode}")
     return (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | (0x10 if rsv3 else 0) | opcode
@@ -248,6 +247,7 @@ def build_header(
         TypeError: ``mask`` is neither None, True nor a buffer.
     """
     first = _first_byte(opcode, fin, rsv1, rsv2, rsv3)
+    length = operator.index(length)
     if not 0 <= length <= MAX_PAYLOAD_LENGTH:
         raise ValueError(f"length must be in 0..2**63-1, got {length}")
     return _encode_header(first, length, _resolve_mask(mask))
@@ -286,6 +286,7 @@ def build_frame(
         TypeError: ``payload`` is not a buffer.
     """
     first = _first_byte(opcode, fin, rsv1, rsv2, rsv3)
+    opcode = first & 0x0F
     if OPCODES[opcode] is None:
         raise ValueError(f"opcode {opcode} is reserved")
     if type(payload) is not bytes:

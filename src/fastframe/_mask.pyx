@@ -15,6 +15,16 @@ from libc.stdint cimport uint8_t
 
 from ._buffers cimport get_buffer, load_mask
 
+cdef extern from *:
+    """
+    #ifdef Py_GIL_DISABLED
+    #define FF_FREE_THREADED 1
+    #else
+    #define FF_FREE_THREADED 0
+    #endif
+    """
+    const bint FF_FREE_THREADED
+
 cdef extern from "ff_mask.h":
     void ff_mask_init()
     void ff_mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *mask, size_t offset) nogil
@@ -127,13 +137,16 @@ def mask_inplace(buffer, mask, offset=0):
         load_mask(mask, key)
         off = _check_offset(offset)
         n = PyByteArray_GET_SIZE(buffer)
-        if n < GIL_RELEASE_SIZE:
+        if n < GIL_RELEASE_SIZE and not FF_FREE_THREADED:
             # Small bytearrays (the common chunk) skip the buffer export; we
-            # hold the GIL, so nobody can resize it meanwhile.
+            # hold the GIL, so nobody can resize it meanwhile.  Without a GIL
+            # another thread could, so there the export (which forbids
+            # resizing) is always taken.
             ff_mask(<uint8_t *>PyByteArray_AS_STRING(buffer), <const uint8_t *>PyByteArray_AS_STRING(buffer),
                     <size_t>n, key, <size_t>off)
             return
-        # Large: export it, which forbids resizing while the GIL is released.
+        # Large (or free-threaded): export it, which forbids resizing while
+        # the GIL is released.
         get_buffer(buffer, &view, True)
         _run(<uint8_t *>view.buf, <const uint8_t *>view.buf, view.len, key, <size_t>off)
         PyBuffer_Release(&view)

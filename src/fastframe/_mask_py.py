@@ -1,10 +1,10 @@
 """WebSocket payload masking (RFC 6455 §5.3), pure-Python twin of ``_mask``.
 
 Pure Python has two fast ways to XOR bytes, both running in C inside the
-interpreter: for short data, a whole-integer XOR (payload and repeated key
-each become one big integer); for longer data, where converting to and from
-integers costs more, ``bytes.translate`` with a 256-byte XOR table applied to
-every fourth byte — four strided passes at C speed.
+interpreter: for short data, a whole-integer XOR (the payload becomes one big
+integer, the repeated key another); for longer data, where converting to and
+from integers costs more, ``bytes.translate`` with a 256-byte XOR table
+applied to every fourth byte — four strided passes at C speed.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ KERNEL = "python"
 
 
 # Measured crossover between the two methods (CPython 3.11, x86-64).
-_TRANSLATE_FROM = 512
+_TRANSLATE_FROM = 1024
+
+#: ``_REPEAT[i]`` is the bytes ``01 00 00 00`` repeated ``2**i`` times, as an
+#: integer: times a 4-byte key, it is the key repeated.  One multiplication by
+#: a small number is cheaper than building the repeated key as bytes and
+#: converting those.
+_REPEAT = [int.from_bytes(b"\x01\x00\x00\x00" * (1 << i), "little") for i in range((_TRANSLATE_FROM >> 2).bit_length())]
 
 _xor_tables: list[Optional[bytes]] = [None] * 256
 
@@ -35,16 +41,24 @@ def _xor_table(byte: int) -> bytes:
     return table
 
 
+def _rotate_key(key: bytes, offset: int) -> bytes:
+    """The key as seen by a byte ``offset`` bytes into the payload (§5.3: key octet ``i MOD 4``)."""
+    phase = offset & 3
+    return key[phase:] + key[:phase] if phase else key
+
+
 def _xor(data: Buffer, key: bytes, length: int) -> bytes:
     """XOR ``length`` bytes of ``data`` with ``key`` repeated from its start."""
     if length >= _TRANSLATE_FROM:
         buffer = bytearray(data)
         _xor_translate(buffer, key)
         return bytes(buffer)
-    stream = key * ((length >> 2) + 1)
-    if len(stream) != length:
-        stream = stream[:length]
-    return (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(length, "little")
+    # 2**i whole keys cover the data: the smallest power of two that does,
+    # so that _REPEAT stays a dozen integers.
+    i = (((length + 3) >> 2) - 1).bit_length()
+    stream = int.from_bytes(key, "little") * _REPEAT[i]
+    masked = (int.from_bytes(data, "little") ^ stream).to_bytes(4 << i, "little")
+    return masked if len(masked) == length else masked[:length]
 
 
 def _xor_translate(buffer: Union[bytearray, memoryview], key: bytes) -> None:
@@ -112,9 +126,7 @@ def mask_inplace(buffer: Buffer, mask: Buffer, offset: int = 0) -> None:
     length = len(view)
     if length == 0:
         return
-    phase = offset & 3
-    if phase:
-        key = key[phase:] + key[:phase]
+    key = _rotate_key(key, offset)
     if length >= _TRANSLATE_FROM:
         _xor_translate(buffer if type(buffer) is bytearray else view, key)
     else:

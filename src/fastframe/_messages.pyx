@@ -25,11 +25,27 @@ cdef extern from "Python.h":
     # Returns a new reference, which Cython takes over.
     object PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems)
 
-__all__ = ["MessageAssembler"]
+cdef extern from *:
+    """
+    /* From 3.14 a tuple caches its hash, -1 meaning "not computed yet";
+     * PyType_GenericAlloc zero-fills, which would read as a hash of 0. */
+    static inline void ff_tuple_init_hash(PyObject *t)
+    {
+    #if PY_VERSION_HEX >= 0x030E0000
+        ((PyTupleObject *)t)->ob_hash = -1;
+    #else
+        (void)t;
+    #endif
+    }
+    """
+    void ff_tuple_init_hash(object t)
+
+__all__ = ["Message", "MessageAssembler"]
 
 cdef tuple _OPCODES = OPCODES
 cdef object _Message = Message
 cdef object _INVALID_DATA = CloseCode.INVALID_DATA
+cdef object _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 # Message is a NamedTuple: a tuple subclass with no fields of its own, so a
 # tuple-sized allocation of its type, filled like a tuple, is a Message (this
 # is what tuple.__new__ does for a subclass, minus the argument tuple).
@@ -42,6 +58,7 @@ cdef inline object _message(object opcode, object data, bint compressed):
     if not _ALLOC_MESSAGE:
         return tuple.__new__(_Message, (opcode, data, flag))
     msg = PyType_GenericAlloc(<PyTypeObject *>_Message, 3)
+    ff_tuple_init_hash(msg)
     Py_INCREF(opcode)
     PyTuple_SET_ITEM(msg, 0, opcode)
     Py_INCREF(data)
@@ -51,9 +68,14 @@ cdef inline object _message(object opcode, object data, bint compressed):
     return msg
 
 
+# The docstring opens with the signature and "--": inspect.signature() reads
+# it there (a compiled class has no other), and __doc__ leaves it out.
 @cython.final
 cdef class MessageAssembler:
-    """Join the frames a :class:`~fastframe.FrameParser` returns into messages.
+    """MessageAssembler(parser=None, *, decode_text=True)
+--
+
+    Join the frames a :class:`~fastframe.FrameParser` returns into messages.
 
     The parser has already enforced the protocol: fragment sequencing, the
     message size limit (from each header, before buffering) and UTF-8 (as
@@ -105,10 +127,12 @@ cdef class MessageAssembler:
             Completed data messages and control frames, in order.
 
         Raises:
-            ProtocolError: from the parser, or 1007 for a text message that
-                is not UTF-8 when the parser does not validate.  The messages
-                completed before the error by this call are in the
-                exception's ``messages``; later calls raise the same error.
+            ProtocolError: from the parser; or, for what a parser that
+                does not check let through, 1007 for a text message that is
+                not UTF-8 and 1002 for a continuation frame with no message.
+                The messages completed before the error by this call are in
+                the exception's ``messages``; later calls raise the same
+                error.
         """
         cdef list messages = []
         with cython.critical_section(self):
@@ -157,10 +181,11 @@ cdef class MessageAssembler:
                 self._compressed = rsv1
                 self._parts = [payload]
                 continue
+            if self._opcode < 0:
+                # FrameParser rejects these; another parser might not.
+                raise ProtocolError(_PROTOCOL_ERROR, "continuation frame without a message to continue")
             self._parts.append(payload)
             if fin:
-                if self._opcode < 0:
-                    raise AssertionError("continuation frame without a message: the parser must reject it")
                 payload = b"".join(self._parts)
                 self._parts = []
                 opcode = self._opcode

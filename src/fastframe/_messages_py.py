@@ -94,10 +94,12 @@ class MessageAssembler:
             Completed data messages and control frames, in order.
 
         Raises:
-            ProtocolError: from the parser, or 1007 for a text message that
-                is not UTF-8 when the parser does not validate.  The messages
-                completed before the error by this call are in the
-                exception's ``messages``; later calls raise the same error.
+            ProtocolError: from the parser; or, for what a parser that
+                does not check let through, 1007 for a text message that is
+                not UTF-8 and 1002 for a continuation frame with no message.
+                The messages completed before the error by this call are in
+                the exception's ``messages``; later calls raise the same
+                error.
         """
         if self._error is not None:
             raise ProtocolError(self._error.code, self._error.reason)
@@ -131,10 +133,12 @@ class MessageAssembler:
                 self._compressed = frame.rsv1
                 self._parts = [frame.payload]
                 continue
+            start = self._opcode
+            if start is None:
+                # FrameParser rejects these; another parser might not.
+                raise ProtocolError(CloseCode.PROTOCOL_ERROR, "continuation frame without a message to continue")
             self._parts.append(frame.payload)
             if frame.fin:
-                start = self._opcode
-                assert start is not None  # the parser rejects orphan continuations
                 payload = b"".join(self._parts)
                 self._parts = []
                 self._opcode = None

@@ -41,7 +41,6 @@ cdef extern from "ff_mask.h":
 cdef extern from "ff_utf8.h":
     void ff_utf8_init()
     size_t ff_utf8_validate(uint32_t *state, const uint8_t *p, size_t n) nogil
-    int ff_utf8_is_valid(const uint8_t *p, size_t n) nogil
     enum:
         FF_UTF8_ACCEPT
         FF_UTF8_REJECT
@@ -70,6 +69,7 @@ cdef tuple _OPCODES = OPCODES
 cdef object _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 cdef object _INVALID_DATA = CloseCode.INVALID_DATA
 cdef object _MESSAGE_TOO_BIG = CloseCode.MESSAGE_TOO_BIG
+cdef object _INTERNAL_ERROR = CloseCode.INTERNAL_ERROR
 
 
 cdef uint64_t _check_limit(str name, object value) except? 0:
@@ -84,15 +84,22 @@ cdef uint64_t _check_limit(str name, object value) except? 0:
     return <uint64_t>value
 
 
+# The docstring opens with the signature and "--": inspect.signature() reads
+# it there (a compiled class has no other), and __doc__ leaves it out.
 @cython.final
 cdef class FrameParser:
-    """Turn the bytes a peer sends into frames, enforcing RFC 6455.
+    """FrameParser(*, client=False, max_frame_size=1048576, max_message_size=1048576, allow_rsv1=False, validate_utf8=True)
+--
+
+    Turn the bytes a peer sends into frames, enforcing RFC 6455.
 
     Sans-I/O: feed it whatever the socket returned, in chunks of any size,
     and get back the frames those bytes completed, with payloads unmasked.
-    It checks every rule of RFC 6455 §5 that a single direction of traffic
+    It checks the rules of RFC 6455 §5 that a single direction of traffic
     can break, and raises :class:`~fastframe.ProtocolError` with the close
-    code to send (§7.4.1):
+    code to send (§7.4.1).  Two are left to the caller, as the other Python
+    libraries do: a length written in more bytes than it needs (§5.2), and
+    frames after a Close (§5.5.1), which the connection's state decides.
 
     - 1002: reserved bits set without an extension that allows them,
       reserved opcodes, control frames over 125 bytes or fragmented, a
@@ -104,6 +111,9 @@ cdef class FrameParser:
     - 1009: a frame longer than ``max_frame_size`` or a message longer than
       ``max_message_size``, decided from the header before the payload is
       buffered.
+    - 1011: an earlier ``feed()`` was cut short by another exception
+      (``MemoryError``, ``KeyboardInterrupt``) in the middle of a frame, so
+      the stream's position is lost.
 
     After an error the parser stays failed: every later ``feed()`` raises a
     ProtocolError with the same code and reason.  Frames that the failing
@@ -111,7 +121,10 @@ cdef class FrameParser:
 
     Memory: the parser holds at most one partial header (13 bytes) and the
     payload of the frame in progress, whose length the header announced and
-    the limits bound.  A parser is not thread-safe; use one per connection.
+    the limits bound.  The compiled parser allocates that payload's buffer
+    when the header arrives (up to 64 MiB; past that it grows with the bytes
+    that arrive), the pure one as the bytes arrive.  A parser is not
+    thread-safe; use one per connection.
 
     Args:
         client: True if we are the client: frames from the server must not be
@@ -151,6 +164,7 @@ cdef class FrameParser:
     cdef uint32_t _utf8_state
     cdef uint32_t _close_utf8_state  # a close frame may come mid-message
     cdef object _error
+    cdef bint _parsing  # inside _parse: still set on entry if the last one was interrupted
 
     def __init__(self, *, bint client=False, max_frame_size=DEFAULT_MAX_FRAME_SIZE,
                  max_message_size=DEFAULT_MAX_MESSAGE_SIZE, bint allow_rsv1=False,
@@ -170,6 +184,7 @@ cdef class FrameParser:
         self._utf8_state = FF_UTF8_ACCEPT
         self._close_utf8_state = FF_UTF8_ACCEPT
         self._error = None
+        self._parsing = False
 
     @property
     def client(self):
@@ -212,15 +227,27 @@ cdef class FrameParser:
         with cython.critical_section(self):
             if self._error is not None:
                 raise ProtocolError(self._error.code, self._error.reason)
+            if self._parsing:
+                self._fail_interrupted(frames)
+            self._parsing = True
             if PyBytes_CheckExact(data):
                 self._parse(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), frames)
-                return frames
-            get_buffer(data, &view, False)
-            try:
-                self._parse(<const uint8_t *>view.buf, view.len, frames)
-            finally:
-                PyBuffer_Release(&view)
+            else:
+                get_buffer(data, &view, False)
+                try:
+                    self._parse(<const uint8_t *>view.buf, view.len, frames)
+                finally:
+                    PyBuffer_Release(&view)
+            self._parsing = False
             return frames
+
+    cdef int _fail_interrupted(self, list frames) except -1:
+        # The last feed() was cut short by an exception that is not a
+        # protocol error (MemoryError, KeyboardInterrupt, ...) somewhere in
+        # a frame, so where the next frame starts is lost: a guess could
+        # turn payload bytes into frames.  No try block on the hot path
+        # catches this; the flag left set tells.
+        self._fail(_INTERNAL_ERROR, "an earlier feed() was interrupted by an exception", frames)
 
     cdef int _fail(self, object code, str reason, list frames) except -1:
         exc = ProtocolError(code, reason)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._frames_py import OPCODES, Frame, Header, make_frame, parse_header
-from ._mask_py import apply_mask
+from ._mask_py import _rotate_key, apply_mask
 from ._utf8_py import Utf8Validator
 from ._views import Buffer, byte_view
 from .enums import CloseCode, Opcode, is_valid_close_code
@@ -22,6 +22,7 @@ _UNLIMITED = (1 << 63) - 1
 _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 _INVALID_DATA = CloseCode.INVALID_DATA
 _MESSAGE_TOO_BIG = CloseCode.MESSAGE_TOO_BIG
+_INTERNAL_ERROR = CloseCode.INTERNAL_ERROR
 _CLOSE = Opcode.CLOSE
 
 
@@ -41,9 +42,11 @@ class FrameParser:
 
     Sans-I/O: feed it whatever the socket returned, in chunks of any size,
     and get back the frames those bytes completed, with payloads unmasked.
-    It checks every rule of RFC 6455 §5 that a single direction of traffic
+    It checks the rules of RFC 6455 §5 that a single direction of traffic
     can break, and raises :class:`~fastframe.ProtocolError` with the close
-    code to send (§7.4.1):
+    code to send (§7.4.1).  Two are left to the caller, as the other Python
+    libraries do: a length written in more bytes than it needs (§5.2), and
+    frames after a Close (§5.5.1), which the connection's state decides.
 
     - 1002: reserved bits set without an extension that allows them,
       reserved opcodes, control frames over 125 bytes or fragmented, a
@@ -55,6 +58,9 @@ class FrameParser:
     - 1009: a frame longer than ``max_frame_size`` or a message longer than
       ``max_message_size``, decided from the header before the payload is
       buffered.
+    - 1011: an earlier ``feed()`` was cut short by another exception
+      (``MemoryError``, ``KeyboardInterrupt``) in the middle of a frame, so
+      the stream's position is lost.
 
     After an error the parser stays failed: every later ``feed()`` raises a
     ProtocolError with the same code and reason.  Frames that the failing
@@ -62,7 +68,10 @@ class FrameParser:
 
     Memory: the parser holds at most one partial header (13 bytes) and the
     payload of the frame in progress, whose length the header announced and
-    the limits bound.  A parser is not thread-safe; use one per connection.
+    the limits bound.  The compiled parser allocates that payload's buffer
+    when the header arrives (up to 64 MiB; past that it grows with the bytes
+    that arrive), the pure one as the bytes arrive.  A parser is not
+    thread-safe; use one per connection.
 
     Args:
         client: True if we are the client: frames from the server must not be
@@ -91,6 +100,7 @@ class FrameParser:
         "_max_frame_size",
         "_max_message_size",
         "_message_size",
+        "_parsing",
         "_payload",
         "_pending",
         "_received",
@@ -122,6 +132,7 @@ class FrameParser:
         self._utf8 = Utf8Validator()
         self._close_utf8 = Utf8Validator()  # a close frame may come mid-message
         self._error: Optional[ProtocolError] = None
+        self._parsing = False  # inside _parse: still set on entry if the last one was interrupted
 
     @property
     def client(self) -> bool:
@@ -162,7 +173,15 @@ class FrameParser:
             data = byte_view(data).tobytes()
         frames: list[Frame] = []
         try:
+            if self._parsing:
+                # The last feed() was cut short by an exception that is not
+                # a protocol error (MemoryError, KeyboardInterrupt, ...)
+                # somewhere in a frame, so where the next frame starts is
+                # lost: a guess could turn payload bytes into frames.
+                raise ProtocolError(_INTERNAL_ERROR, "an earlier feed() was interrupted by an exception")
+            self._parsing = True
             self._parse(data, frames)
+            self._parsing = False
         except ProtocolError as exc:
             self._error = exc
             exc.frames = frames
@@ -307,6 +326,4 @@ class FrameParser:
 
 def _apply_mask_at(chunk: bytes, mask: bytes, offset: int) -> bytes:
     """Unmask a chunk that starts ``offset`` bytes into the payload."""
-    phase = offset & 3
-    key = mask[phase:] + mask[:phase] if phase else mask
-    return apply_mask(chunk, key)
+    return apply_mask(chunk, _rotate_key(mask, offset))

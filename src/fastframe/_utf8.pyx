@@ -66,8 +66,13 @@ def validate_utf8(data):
     return r == <size_t>n and state == FF_UTF8_ACCEPT
 
 
+# The docstring opens with the signature and "--": inspect.signature() reads
+# it there (a compiled class has no other), and __doc__ leaves it out.
 cdef class Utf8Validator:
-    """Incremental UTF-8 validator for a message that arrives in pieces.
+    """Utf8Validator()
+--
+
+    Incremental UTF-8 validator for a message that arrives in pieces.
 
     ``feed()`` returns False from the first byte at which the stream can no
     longer become valid UTF-8 — also inside an unfinished code point, such as

@@ -20,10 +20,9 @@ def byte_view(data: object, *, writable: bool = False) -> memoryview:
             read-only while ``writable`` is requested.
     """
     view = memoryview(data)  # type: ignore[arg-type]  # TypeError for non-buffers
-    if not view.c_contiguous:
-        raise TypeError("a C-contiguous buffer is required")
-    if writable and view.readonly:
-        raise TypeError(f"a writable buffer is required, not read-only {type(data).__name__}")
+    if not view.c_contiguous or (writable and view.readonly):
+        kind = "a writable C-contiguous" if writable else "a C-contiguous"
+        raise TypeError(f"{kind} buffer is required, not {type(data).__name__}")
     if view.format != "B" or view.ndim != 1:
         view = view.cast("B")
     return view

@@ -76,14 +76,6 @@ static inline int ff_parse_header(const uint8_t *p, size_t n, ff_header *h)
     return FF_HEADER_OK;
 }
 
-/* Bytes the header needs, judged from its first two bytes (n >= 2). */
-static inline size_t ff_header_size(uint8_t b1)
-{
-    size_t len7 = b1 & 0x7F;
-    size_t size = len7 == 126 ? 4 : (len7 == 127 ? 10 : 2);
-    return size + ((b1 & 0x80) ? 4 : 0);
-}
-
 /* Write a header with the minimal length encoding (§5.2) into out, which
  * has room for FF_MAX_HEADER bytes; mask is NULL for an unmasked frame.
  * `first` is the first byte: FIN, RSV1-3 and the opcode.  Returns its size. */

@@ -136,21 +136,25 @@ cdef class MessageAssembler:
         """
         cdef list messages = []
         with cython.critical_section(self):
-            if self._error is not None:
-                raise ProtocolError(self._error.code, self._error.reason)
+            self._feed(data, messages)
+        return messages
+
+    cdef int _feed(self, object data, list messages) except -1:
+        if self._error is not None:
+            raise ProtocolError(self._error.code, self._error.reason)
+        try:
             try:
-                try:
-                    frames = self._parser.feed(data)
-                except ProtocolError as exc:
-                    self._assemble(exc.frames, messages)
-                    raise
-                self._assemble(frames, messages)
+                frames = self._parser.feed(data)
             except ProtocolError as exc:
-                exc.messages = messages
-                self._error = exc
-                self._parts = []
+                self._assemble(exc.frames, messages)
                 raise
-            return messages
+            self._assemble(frames, messages)
+        except ProtocolError as exc:
+            exc.messages = messages
+            self._error = exc
+            self._parts = []
+            raise
+        return 0
 
     cdef int _assemble(self, list frames, list messages) except -1:
         cdef Frame frame

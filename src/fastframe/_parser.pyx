@@ -219,27 +219,31 @@ cdef class FrameParser:
             ProtocolError: the peer broke the protocol (see the class docs).
             TypeError: ``data`` is not a C-contiguous buffer.
         """
-        cdef Py_buffer view
         cdef list frames = []
         # On free-threaded builds two threads feeding one parser must not
         # interleave (the payload buffer is filled at an offset); on builds
         # with a GIL this compiles to nothing.
         with cython.critical_section(self):
-            if self._error is not None:
-                raise ProtocolError(self._error.code, self._error.reason)
-            if self._parsing:
-                self._fail_interrupted(frames)
-            self._parsing = True
-            if PyBytes_CheckExact(data):
-                self._parse(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), frames)
-            else:
-                get_buffer(data, &view, False)
-                try:
-                    self._parse(<const uint8_t *>view.buf, view.len, frames)
-                finally:
-                    PyBuffer_Release(&view)
-            self._parsing = False
-            return frames
+            self._feed(data, frames)
+        return frames
+
+    cdef int _feed(self, object data, list frames) except -1:
+        cdef Py_buffer view
+        if self._error is not None:
+            raise ProtocolError(self._error.code, self._error.reason)
+        if self._parsing:
+            self._fail_interrupted(frames)
+        self._parsing = True
+        if PyBytes_CheckExact(data):
+            self._parse(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), frames)
+        else:
+            get_buffer(data, &view, False)
+            try:
+                self._parse(<const uint8_t *>view.buf, view.len, frames)
+            finally:
+                PyBuffer_Release(&view)
+        self._parsing = False
+        return 0
 
     cdef int _fail_interrupted(self, list frames) except -1:
         # The last feed() was cut short by an exception that is not a

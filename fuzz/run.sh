@@ -22,7 +22,7 @@ echo "== libFuzzer: C kernels (${SECONDS_PER_TARGET}s)"
 echo "== atheris: compiled modules vs pure twins (${SECONDS_PER_TARGET}s)"
 python3 -m venv "$OUT/venv"
 "$OUT/venv/bin/python" -m pip install -q --upgrade pip
-"$OUT/venv/bin/python" -m pip install -q atheris Cython setuptools
+"$OUT/venv/bin/python" -m pip install -q --upgrade atheris Cython 'setuptools>=77'
 # atheris ships an ASan runtime with libFuzzer's coverage hooks linked in;
 # clang's own would take the hooks and blind the fuzzer.
 ASAN_LIB="$("$OUT/venv/bin/python" -c 'import atheris; print(atheris.path())')/asan_with_fuzzer.so"

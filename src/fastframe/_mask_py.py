@@ -21,14 +21,17 @@ __all__ = ["apply_mask", "mask_inplace", "KERNEL"]
 KERNEL = "python"
 
 
-# Measured crossover between the two methods (CPython 3.11, x86-64).
-_TRANSLATE_FROM = 1024
+# Measured crossover between the two methods (CPython 3.11, x86-64): the
+# integer XOR wins up to 1 KiB, which is 2**8 keys (see _xor).
+_INTEGER_XOR_UP_TO = 1024
 
 #: ``_REPEAT[i]`` is the bytes ``01 00 00 00`` repeated ``2**i`` times, as an
 #: integer: times a 4-byte key, it is the key repeated.  One multiplication by
 #: a small number is cheaper than building the repeated key as bytes and
 #: converting those.
-_REPEAT = [int.from_bytes(b"\x01\x00\x00\x00" * (1 << i), "little") for i in range((_TRANSLATE_FROM >> 2).bit_length())]
+_REPEAT = [
+    int.from_bytes(b"\x01\x00\x00\x00" * (1 << i), "little") for i in range((_INTEGER_XOR_UP_TO >> 2).bit_length())
+]
 
 _xor_tables: list[Optional[bytes]] = [None] * 256
 
@@ -49,12 +52,12 @@ def _rotate_key(key: bytes, offset: int) -> bytes:
 
 def _xor(data: Buffer, key: bytes, length: int) -> bytes:
     """XOR ``length`` bytes of ``data`` with ``key`` repeated from its start."""
-    if length >= _TRANSLATE_FROM:
+    if length > _INTEGER_XOR_UP_TO:
         buffer = bytearray(data)
         _xor_translate(buffer, key)
         return bytes(buffer)
     # 2**i whole keys cover the data: the smallest power of two that does,
-    # so that _REPEAT stays a dozen integers.
+    # so that _REPEAT stays a handful of integers.
     i = (((length + 3) >> 2) - 1).bit_length()
     stream = int.from_bytes(key, "little") * _REPEAT[i]
     masked = (int.from_bytes(data, "little") ^ stream).to_bytes(4 << i, "little")
@@ -127,7 +130,7 @@ def mask_inplace(buffer: Buffer, mask: Buffer, offset: int = 0) -> None:
     if length == 0:
         return
     key = _rotate_key(key, offset)
-    if length >= _TRANSLATE_FROM:
+    if length > _INTEGER_XOR_UP_TO:
         _xor_translate(buffer if type(buffer) is bytearray else view, key)
     else:
         view[:] = _xor(view, key, length)

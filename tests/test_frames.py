@@ -201,6 +201,15 @@ class TestParseHeader:
         with pytest.raises(TypeError):
             hash(a)
 
+    def test_constructed_header_is_all_zero(self, backend):
+        header = backend.Header()
+        assert header_fields(header) == (False, False, False, False, 0, False, 0, None, 0)
+        assert repr(header) == (
+            "Header(fin=False, rsv1=False, rsv2=False, rsv3=False, opcode=0, masked=False, length=0, mask=None, size=0)"
+        )
+        header.opcode = 9
+        assert header.opcode == 9
+
     @pytest.mark.compiled
     def test_repr_same_as_pure_twin(self):
         compiled, pure = load_backend("cython"), load_backend("python")

@@ -70,6 +70,12 @@ class Header:
     mask: Optional[bytes]
     size: int
 
+    def __init__(self) -> None:
+        # All zero, as the compiled twin; parse_header skips this (see _new_header).
+        self.fin = self.rsv1 = self.rsv2 = self.rsv3 = self.masked = False
+        self.opcode = self.length = self.size = 0
+        self.mask = None
+
     def __repr__(self) -> str:
         return (
             f"Header(fin={self.fin}, rsv1={self.rsv1}, rsv2={self.rsv2}, rsv3={self.rsv3}, "
@@ -83,6 +89,10 @@ class Header:
         return all(getattr(self, name) == getattr(other, name) for name in Header.__slots__)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+#: A Header without running __init__: parse_header sets every field itself.
+_new_header = object.__new__
 
 
 def parse_header(buf: Buffer, offset: int = 0) -> Optional[Header]:
@@ -128,7 +138,7 @@ def parse_header(buf: Buffer, offset: int = 0) -> Optional[Header]:
         if length > MAX_PAYLOAD_LENGTH:
             raise ProtocolError(CloseCode.PROTOCOL_ERROR, "payload length has its most significant bit set")
         size = 10
-    header = Header()
+    header = _new_header(Header)
     header.masked = masked = b1 >= 0x80
     if masked:
         if available < size + 4:

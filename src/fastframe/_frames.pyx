@@ -16,6 +16,10 @@ from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy
 
 from ._buffers cimport get_buffer, load_mask
+from ._ckernels cimport (
+    FF_HEADER_BAD_LENGTH, FF_HEADER_NEED_MORE, FF_MAX_HEADER, MASK_GIL_RELEASE_SIZE, ff_build_header,
+    ff_close_code_valid, ff_header, ff_mask, ff_mask_init, ff_parse_header, ff_utf8_init, ff_utf8_is_valid,
+)
 
 import os
 import secrets
@@ -24,33 +28,12 @@ import struct
 from .enums import CloseCode, Opcode, is_valid_close_code
 from .errors import ProtocolError
 
-cdef extern from "ff_header.h":
-    ctypedef struct ff_header:
-        uint8_t fin, rsv1, rsv2, rsv3, opcode, masked
-        uint8_t mask[4]
-        uint64_t length
-        size_t size
-    int ff_parse_header(const uint8_t *p, size_t n, ff_header *h) nogil
-    size_t ff_build_header(uint8_t *out, uint8_t first, uint64_t length, const uint8_t *mask) nogil
-    int ff_close_code_valid(unsigned int code) nogil
-    enum:
-        FF_MAX_HEADER
-        FF_HEADER_NEED_MORE
-        FF_HEADER_OK
-        FF_HEADER_BAD_LENGTH
 
 cdef extern from "Python.h":
     # With exc NULL an out-of-range integer is clipped to PY_SSIZE_T_MIN/MAX;
     # a non-integer is still a TypeError.
     Py_ssize_t _as_ssize_t_clipped "PyNumber_AsSsize_t"(object o, PyObject *exc) except? -1
 
-cdef extern from "ff_mask.h":
-    void ff_mask_init()
-    void ff_mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *mask, size_t offset) nogil
-
-cdef extern from "ff_utf8.h":
-    void ff_utf8_init()
-    int ff_utf8_is_valid(const uint8_t *p, size_t n) nogil
 
 __all__ = [
     "Header",
@@ -286,10 +269,6 @@ def build_header(opcode, length, *, bint fin=True, bint rsv1=False, bint rsv2=Fa
     return PyBytes_FromStringAndSize(<char *>out, <Py_ssize_t>size)
 
 
-cdef enum:
-    GIL_RELEASE_SIZE = 64 * 1024  # the same threshold as _mask
-
-
 cdef inline void _copy_payload(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *key) noexcept nogil:
     if key != NULL:
         ff_mask(dst, src, n, key, 0)
@@ -344,7 +323,7 @@ def build_frame(opcode, payload, *, bint fin=True, bint rsv1=False, bint rsv2=Fa
         out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>size + view.len)
         dst = <uint8_t *>PyBytes_AS_STRING(out)
         memcpy(dst, head, size)
-        if view.len >= GIL_RELEASE_SIZE:
+        if view.len >= MASK_GIL_RELEASE_SIZE:
             # As apply_mask: past this size other threads gain more than the
             # release costs.  The export keeps the payload alive and unmoved.
             with nogil:

@@ -14,6 +14,7 @@ from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.stdint cimport uint8_t
 
 from ._buffers cimport get_buffer, load_mask
+from ._ckernels cimport MASK_GIL_RELEASE_SIZE, ff_mask, ff_mask_init, ff_mask_kernel_name
 
 cdef extern from *:
     """
@@ -25,17 +26,8 @@ cdef extern from *:
     """
     const bint FF_FREE_THREADED
 
-cdef extern from "ff_mask.h":
-    void ff_mask_init()
-    void ff_mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *mask, size_t offset) nogil
-    const char *ff_mask_kernel_name
 
 __all__ = ["apply_mask", "mask_inplace", "KERNEL"]
-
-# Releasing and retaking the GIL costs about as much as masking a few KiB;
-# past this size other threads gain more than this one loses.
-cdef enum:
-    GIL_RELEASE_SIZE = 64 * 1024
 
 ff_mask_init()
 #: Name of the masking kernel this CPU runs: avx512, avx2, sse2, neon or scalar.
@@ -65,7 +57,7 @@ cdef inline Py_ssize_t _check_offset(object offset) except -1:
 
 
 cdef inline void _run(uint8_t *dst, const uint8_t *src, Py_ssize_t n, const uint8_t *key, size_t offset):
-    if n >= GIL_RELEASE_SIZE:
+    if n >= MASK_GIL_RELEASE_SIZE:
         with nogil:
             ff_mask(dst, src, <size_t>n, key, offset)
     else:
@@ -137,7 +129,7 @@ def mask_inplace(buffer, mask, offset=0):
         load_mask(mask, key)
         off = _check_offset(offset)
         n = PyByteArray_GET_SIZE(buffer)
-        if n < GIL_RELEASE_SIZE and not FF_FREE_THREADED:
+        if n < MASK_GIL_RELEASE_SIZE and not FF_FREE_THREADED:
             # Small bytearrays (the common chunk) skip the buffer export; we
             # hold the GIL, so nobody can resize it meanwhile.  Without a GIL
             # another thread could, so there the export (which forbids

@@ -14,36 +14,16 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
 from ._buffers cimport get_buffer
+from ._ckernels cimport (
+    FF_HEADER_BAD_LENGTH, FF_HEADER_NEED_MORE, FF_MAX_HEADER, FF_UTF8_ACCEPT, FF_UTF8_REJECT, ff_close_code_valid,
+    ff_header, ff_mask, ff_mask_init, ff_parse_header, ff_utf8_init, ff_utf8_validate,
+)
 from ._frames cimport Frame
 
 from ._frames import OPCODES
 from .enums import CloseCode
 from .errors import ProtocolError
 
-cdef extern from "ff_header.h":
-    ctypedef struct ff_header:
-        uint8_t fin, rsv1, rsv2, rsv3, opcode, masked
-        uint8_t mask[4]
-        uint64_t length
-        size_t size
-    int ff_parse_header(const uint8_t *p, size_t n, ff_header *h) nogil
-    int ff_close_code_valid(unsigned int code) nogil
-    enum:
-        FF_MAX_HEADER
-        FF_HEADER_NEED_MORE
-        FF_HEADER_OK
-        FF_HEADER_BAD_LENGTH
-
-cdef extern from "ff_mask.h":
-    void ff_mask_init()
-    void ff_mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *mask, size_t offset) nogil
-
-cdef extern from "ff_utf8.h":
-    void ff_utf8_init()
-    size_t ff_utf8_validate(uint32_t *state, const uint8_t *p, size_t n) nogil
-    enum:
-        FF_UTF8_ACCEPT
-        FF_UTF8_REJECT
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX

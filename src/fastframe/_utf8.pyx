@@ -9,14 +9,8 @@ from cpython.bytes cimport PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SI
 from libc.stdint cimport uint8_t, uint32_t
 
 from ._buffers cimport get_buffer
+from ._ckernels cimport FF_UTF8_ACCEPT, FF_UTF8_REJECT, ff_utf8_init, ff_utf8_kernel_name, ff_utf8_validate
 
-cdef extern from "ff_utf8.h":
-    void ff_utf8_init()
-    size_t ff_utf8_validate(uint32_t *state, const uint8_t *p, size_t n) nogil
-    const char *ff_utf8_kernel_name
-    enum:
-        FF_UTF8_ACCEPT
-        FF_UTF8_REJECT
 
 __all__ = ["validate_utf8", "Utf8Validator", "KERNEL"]
 

@@ -234,8 +234,9 @@ typedef void (*ff_mask_fn)(uint8_t *, const uint8_t *, size_t, uint64_t);
 static ff_mask_fn ff_mask_kernel = ff_mask_words;
 static const char *ff_mask_kernel_name = "scalar";
 
-/* Pick the widest kernel this CPU and OS support; call once at import. */
-static void ff_mask_init(void)
+/* Pick the widest kernel this CPU and OS support; call once at import.
+ * Inline only so that a module including this header unused is not warned. */
+static inline void ff_mask_init(void)
 {
     int f = ff_cpu_features_capped();
     (void)f;

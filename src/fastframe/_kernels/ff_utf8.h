@@ -175,8 +175,9 @@ typedef size_t (*ff_ascii_fn)(const uint8_t *, size_t);
 static ff_ascii_fn ff_ascii_kernel = ff_ascii_prefix_words;
 static const char *ff_utf8_kernel_name = "scalar";
 
-/* Build the automaton and pick the ASCII kernel; call once at import. */
-static void ff_utf8_init(void)
+/* Build the automaton and pick the ASCII kernel; call once at import.
+ * Inline only so that a module including this header unused is not warned. */
+static inline void ff_utf8_init(void)
 {
     int f = ff_cpu_features_capped();
     (void)f;

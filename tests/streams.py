@@ -720,6 +720,17 @@ def encode_specs(specs: Sequence[Spec]) -> bytes:
 
 
 keys = st.binary(min_size=4, max_size=4)
+
+#: FrameParser options: small limits so that random streams reach them.
+parser_options = st.fixed_dictionaries(
+    {
+        "max_frame_size": st.one_of(st.none(), st.integers(0, 300)),
+        "max_message_size": st.one_of(st.none(), st.integers(0, 400)),
+        "allow_rsv1": st.booleans(),
+        "validate_utf8": st.booleans(),
+    }
+)
+
 # Text with multi-byte code points of every length, emoji included.
 texts = st.text(
     alphabet=st.one_of(

@@ -34,6 +34,7 @@ from streams import (
     encode_specs,
     frame_tuple,
     limit_candidates,
+    parser_options,
     peer_frame,
     streams,
     trace_wsproto,
@@ -450,16 +451,6 @@ def test_against_wsproto_valid_streams(backend, data, client):
             break  # wsproto stops at the close frame
         got.append((op, payload))
     assert got == expected
-
-
-parser_options = st.fixed_dictionaries(
-    {
-        "max_frame_size": st.one_of(st.none(), st.integers(0, 300)),
-        "max_message_size": st.one_of(st.none(), st.integers(0, 400)),
-        "allow_rsv1": st.booleans(),
-        "validate_utf8": st.booleans(),
-    }
-)
 
 
 @PROPERTY

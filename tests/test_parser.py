@@ -55,6 +55,7 @@ from streams import (
     header_size,
     keys,
     limit_candidates,
+    parser_options,
     peer_frame,
     streams,
     texts,
@@ -1075,16 +1076,6 @@ def test_valid_streams_property(backend, data, client):
     )
     assert one.code is None, one.reason
     assert one.frames == expected
-
-
-parser_options = st.fixed_dictionaries(
-    {
-        "max_frame_size": st.one_of(st.none(), st.integers(0, 300)),
-        "max_message_size": st.one_of(st.none(), st.integers(0, 400)),
-        "allow_rsv1": st.booleans(),
-        "validate_utf8": st.booleans(),
-    }
-)
 
 
 @PROPERTY

@@ -168,8 +168,13 @@ def test_mask_inplace_every_size_alignment_and_offset(backend):
 def test_large_payloads(backend, n):
     data = payload(n, seed=2)
     expected = oracle_apply_mask(data, MASK)
-    assert backend.apply_mask(data, MASK) == expected
+    masked = backend.apply_mask(data, MASK)
+    assert type(masked) is bytes
+    assert masked == expected
     assert backend.apply_mask(bytearray(data), MASK) == expected
+    whole = bytearray(data)
+    backend.mask_inplace(whole, MASK, 3)
+    assert whole == oracle_apply_mask(data, rotate(MASK, 3))
     for align in (1, 3, 33, 63):
         _, view = aligned_copy(data, align)
         assert backend.apply_mask(view, MASK) == expected

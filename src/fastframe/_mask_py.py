@@ -5,12 +5,20 @@ interpreter: for short data, a whole-integer XOR (the payload becomes one big
 integer, the repeated key another); for longer data, where converting to and
 from integers costs more, ``bytes.translate`` with a 256-byte XOR table
 applied to every fourth byte — four strided passes at C speed.
+
+Long data is masked in blocks of ``_BLOCK`` bytes, so that the strided
+temporaries stay small and a new payload is built with one allocation of its
+final size: two payload-sized buffers alive at once push glibc's heap past its
+trim threshold, and every call then pays a page fault per 4 KiB (measured: a
+1 MiB ``apply_mask`` took 1.9 ms with 480 faults, 1.16 ms with none).
 """
 
 from __future__ import annotations
 
+import io
 import operator
 import sys
+from collections.abc import Iterator
 from typing import Optional, Union
 
 from ._views import Buffer, byte_view, mask_key
@@ -33,15 +41,18 @@ _REPEAT = [
     int.from_bytes(b"\x01\x00\x00\x00" * (1 << i), "little") for i in range((_INTEGER_XOR_UP_TO >> 2).bit_length())
 ]
 
-_xor_tables: list[Optional[bytes]] = [None] * 256
+#: Bytes masked per round of strided passes; a multiple of 4, so every block
+#: starts at key phase 0.  64 KiB measured fastest from 256 KiB to 8 MiB.
+_BLOCK = 64 * 1024
 
-
-def _xor_table(byte: int) -> bytes:
-    """The ``bytes.translate`` table that XORs every byte with ``byte`` (built once, on demand)."""
-    table = _xor_tables[byte]
-    if table is None:
-        table = _xor_tables[byte] = bytes(value ^ byte for value in range(256))
-    return table
+#: ``_XOR_TABLES[k]`` is the ``bytes.translate`` table that XORs every byte
+#: with ``k``.  Built as integers (the identity table XORed with ``k`` in every
+#: byte), all 256 of them (64 KiB) cost about 0.2 ms at import.
+_XOR_TABLES = [
+    (identity ^ ones * byte).to_bytes(256, "little")
+    for identity, ones in [(int.from_bytes(bytes(range(256)), "little"), int.from_bytes(b"\x01" * 256, "little"))]
+    for byte in range(256)
+]
 
 
 def _rotate_key(key: bytes, offset: int) -> bytes:
@@ -53,9 +64,7 @@ def _rotate_key(key: bytes, offset: int) -> bytes:
 def _xor(data: Buffer, key: bytes, length: int) -> bytes:
     """XOR ``length`` bytes of ``data`` with ``key`` repeated from its start."""
     if length > _INTEGER_XOR_UP_TO:
-        buffer = bytearray(data)
-        _xor_translate(buffer, key)
-        return bytes(buffer)
+        return _xor_translate_copy(data, key, length)
     # 2**i whole keys cover the data: the smallest power of two that does,
     # so that _REPEAT stays a handful of integers.
     i = (((length + 3) >> 2) - 1).bit_length()
@@ -64,14 +73,65 @@ def _xor(data: Buffer, key: bytes, length: int) -> bytes:
     return masked if len(masked) == length else masked[:length]
 
 
+def _blocks(length: int) -> Iterator[tuple[int, int]]:
+    """Split ``range(length)`` into ``(start, end)`` blocks of ``_BLOCK`` bytes.
+
+    A tail shorter than the key joins the block before it: on that tail some
+    strided slice would be empty, and bytearray treats an empty extended
+    slice assignment as a deletion, which it refuses while exported.
+    """
+    start = 0
+    while start < length:
+        end = start + _BLOCK
+        if length - end < 4:
+            end = length
+        yield start, end
+        start = end
+
+
+def _translate_block(block: bytearray, key: bytes, start: int = 0, end: Optional[int] = None) -> None:
+    """XOR ``block[start:end]`` in place with ``key``, one strided pass per key byte."""
+    # Unrolled: on a few KiB the loop and its slice objects cost 5%.
+    block[start:end:4] = block[start:end:4].translate(_XOR_TABLES[key[0]])
+    block[start + 1 : end : 4] = block[start + 1 : end : 4].translate(_XOR_TABLES[key[1]])
+    block[start + 2 : end : 4] = block[start + 2 : end : 4].translate(_XOR_TABLES[key[2]])
+    block[start + 3 : end : 4] = block[start + 3 : end : 4].translate(_XOR_TABLES[key[3]])
+
+
+def _xor_translate_copy(data: Buffer, key: bytes, length: int) -> bytes:
+    """``_xor`` for long data: masked into a new ``bytes``, one block at a time."""
+    if length <= _BLOCK:
+        block = bytearray(data)
+        _translate_block(block, key)
+        return bytes(block)
+    # BytesIO.getvalue() hands over its own buffer when that is exactly full,
+    # so the result is allocated once, at its final size (a copy would be
+    # correct too, only slower: PyPy, for one, may copy).
+    source = memoryview(data)
+    result = io.BytesIO()
+    result.seek(length - 1)
+    result.write(b"\0")
+    result.seek(0)
+    for start, end in _blocks(length):
+        block = bytearray(source[start:end])
+        _translate_block(block, key)
+        result.write(block)
+    return result.getvalue()
+
+
 def _xor_translate(buffer: Union[bytearray, memoryview], key: bytes) -> None:
-    """XOR a writable buffer in place, one strided pass per key byte."""
+    """XOR a writable buffer in place, one block of strided passes at a time."""
+    length = len(buffer)
     if isinstance(buffer, bytearray):
-        for phase in range(4):
-            buffer[phase::4] = buffer[phase::4].translate(_xor_table(key[phase]))
+        for start, end in _blocks(length):
+            _translate_block(buffer, key, start, end)
     else:
-        for phase in range(4):
-            buffer[phase::4] = buffer[phase::4].tobytes().translate(_xor_table(key[phase]))
+        # A strided memoryview assignment copies byte by byte in a generic
+        # loop (measured 10x slower); a bytearray copy of each block is not.
+        for start, end in _blocks(length):
+            block = bytearray(buffer[start:end])
+            _translate_block(block, key)
+            buffer[start:end] = block
 
 
 def apply_mask(data: Buffer, mask: Buffer) -> bytes:

@@ -56,7 +56,7 @@ cdef inline Py_ssize_t _check_offset(object offset) except -1:
     return off
 
 
-cdef inline void _run(uint8_t *dst, const uint8_t *src, Py_ssize_t n, const uint8_t *key, size_t offset):
+cdef inline void _run(uint8_t *dst, const uint8_t *src, Py_ssize_t n, const uint8_t *key, size_t offset) noexcept:
     if n >= MASK_GIL_RELEASE_SIZE:
         with nogil:
             ff_mask(dst, src, <size_t>n, key, offset)

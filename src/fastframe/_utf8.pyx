@@ -22,7 +22,7 @@ ff_utf8_init()
 KERNEL = ff_utf8_kernel_name.decode("ascii")
 
 
-cdef inline size_t _run(uint32_t *state, const uint8_t *p, Py_ssize_t n):
+cdef inline size_t _run(uint32_t *state, const uint8_t *p, Py_ssize_t n) noexcept:
     cdef size_t r
     if n >= GIL_RELEASE_SIZE:
         with nogil:

@@ -1,0 +1,287 @@
+/* Checks the three C kernels against references written here from the
+ * specifications, not from the kernels: masking against RFC 6455 §5.3,
+ * UTF-8 against RFC 3629 §4 (the well-formed byte sequences, as a table of
+ * ranges), headers against the §5.2 layout.  Portable C, so that the same
+ * program runs natively and, cross-compiled, under qemu-user on arm64
+ * (NEON) and on a big-endian CPU (s390x), where the extension modules are
+ * never built here.
+ *
+ * Run with FASTFRAME_SIMD set to pick the kernel.  Prints one JSON line:
+ * {"mask_kernel", "utf8_kernel", "big_endian", "checks", "errors"}; exits 1
+ * on any error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ff_header.h"
+#include "ff_mask.h"
+#include "ff_utf8.h"
+
+static unsigned long checks, errors;
+
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        checks++;                                                             \
+        if (!(cond) && errors++ < 10) {                                       \
+            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                   \
+            fprintf(stderr, __VA_ARGS__);                                     \
+            fputc('\n', stderr);                                              \
+        }                                                                     \
+    } while (0)
+
+/* A small deterministic generator (xorshift64), so runs are reproducible. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15u;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* ---- masking: §5.3, byte i XOR mask[(offset + i) % 4] -------------------- */
+
+#define GUARD 32
+
+static void check_mask(void)
+{
+    static const size_t long_lengths[] = {511, 512, 513, 1023, 1024, 1025, 4097, 65536 + 3};
+    size_t max_n = 65536 + 3;
+    uint8_t *src = malloc(max_n + 64), *buf = malloc(max_n + 64 + 2 * GUARD), *expect = malloc(max_n);
+    if (!src || !buf || !expect)
+        exit(2);
+    for (size_t k = 0; k < 300 + sizeof long_lengths / sizeof long_lengths[0]; k++) {
+        size_t n = k < 300 ? k : long_lengths[k - 300];
+        size_t aligns = n < 4096 ? 64 : 4;
+        for (size_t align = 0; align < aligns; align++) {
+            size_t offset = (n + align) & 3;
+            uint8_t mask[4] = {(uint8_t)rng(), (uint8_t)rng(), (uint8_t)rng(), (uint8_t)rng()};
+            uint8_t *s = src + align, *d = buf + GUARD + ((align * 5) & 63);
+            for (size_t i = 0; i < n; i++) {
+                s[i] = (uint8_t)rng();
+                expect[i] = s[i] ^ mask[(offset + i) % 4];
+            }
+            /* Out of place, with guard bytes around the output. */
+            memset(d - GUARD, 0x5A, n + 2 * GUARD);
+            ff_mask(d, s, n, mask, offset);
+            int ok = memcmp(d, expect, n) == 0;
+            for (size_t i = 0; i < GUARD; i++)
+                ok &= d[-1 - (ptrdiff_t)i] == 0x5A && d[n + i] == 0x5A;
+            CHECK(ok, "ff_mask out of place: n=%zu align=%zu offset=%zu", n, align, offset);
+            /* In place. */
+            ff_mask(s, s, n, mask, offset);
+            CHECK(memcmp(s, expect, n) == 0, "ff_mask in place: n=%zu align=%zu offset=%zu", n, align, offset);
+            /* In chunks: each chunk's offset is its position in the payload. */
+            if (n >= 2) {
+                memcpy(d, s, n);
+                size_t cut = 1 + (size_t)(rng() % (n - 1));
+                ff_mask(d, d, cut, mask, offset);
+                ff_mask(d + cut, d + cut, n - cut, mask, offset + cut);
+                ff_mask(d, d, n, mask, offset); /* unmask the whole, back to expect */
+                CHECK(memcmp(d, expect, n) == 0, "ff_mask chunked: n=%zu cut=%zu", n, cut);
+            }
+        }
+    }
+    free(src);
+    free(buf);
+    free(expect);
+}
+
+/* ---- UTF-8: RFC 3629 §4 / Unicode Table 3-7 ------------------------------ */
+
+/* Second-byte ranges by lead byte; every later byte is 80..BF. */
+static int ref_sequence(uint8_t lead, uint8_t *lo, uint8_t *hi, int *len)
+{
+    *lo = 0x80, *hi = 0xBF;
+    if (lead <= 0x7F) *len = 1;
+    else if (lead >= 0xC2 && lead <= 0xDF) *len = 2;
+    else if (lead == 0xE0) *len = 3, *lo = 0xA0;
+    else if (lead >= 0xE1 && lead <= 0xEC) *len = 3;
+    else if (lead == 0xED) *len = 3, *hi = 0x9F;
+    else if (lead >= 0xEE && lead <= 0xEF) *len = 3;
+    else if (lead == 0xF0) *len = 4, *lo = 0x90;
+    else if (lead >= 0xF1 && lead <= 0xF3) *len = 4;
+    else if (lead == 0xF4) *len = 4, *hi = 0x8F;
+    else return 0;
+    return 1;
+}
+
+/* Index of the first byte at which p[0..n) can no longer be the start of
+ * valid UTF-8, or n; *complete tells whether it ends on a boundary. */
+static size_t ref_utf8(const uint8_t *p, size_t n, int *complete)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t lo, hi;
+        int len;
+        if (!ref_sequence(p[i], &lo, &hi, &len)) {
+            *complete = 0;
+            return i;
+        }
+        for (int j = 1; j < len; j++) {
+            if (i + (size_t)j >= n) {
+                *complete = 0;
+                return n;
+            }
+            uint8_t b = p[i + (size_t)j];
+            if (j == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) {
+                *complete = 0;
+                return i + (size_t)j;
+            }
+        }
+        i += (size_t)len;
+    }
+    *complete = 1;
+    return n;
+}
+
+static void check_utf8_one(const uint8_t *p, size_t n, const char *what)
+{
+    int complete;
+    size_t want = ref_utf8(p, n, &complete);
+    uint32_t state = FF_UTF8_ACCEPT;
+    size_t got = ff_utf8_validate(&state, p, n);
+    int got_complete = got == n && state == FF_UTF8_ACCEPT;
+    CHECK(got == want && got_complete == complete, "%s: n=%zu got %zu/%d, want %zu/%d", what, n, got,
+          got_complete, want, complete);
+    CHECK(ff_utf8_is_valid(p, n) == complete, "%s: ff_utf8_is_valid n=%zu", what, n);
+}
+
+static void check_utf8(void)
+{
+    uint8_t b[4];
+    /* Every sequence of one, two and three bytes. */
+    for (unsigned x = 0; x < 256; x++) {
+        b[0] = (uint8_t)x;
+        check_utf8_one(b, 1, "1 byte");
+        for (unsigned y = 0; y < 256; y++) {
+            b[1] = (uint8_t)y;
+            check_utf8_one(b, 2, "2 bytes");
+            for (unsigned z = 0; z < 256; z++) {
+                b[2] = (uint8_t)z;
+                check_utf8_one(b, 3, "3 bytes");
+            }
+        }
+    }
+    /* Four bytes: leads F0..F5, every second byte from 70 to C0 (across
+     * each lead's range edges), later bytes on and around 80..BF. */
+    static const uint8_t tails[] = {0x7F, 0x80, 0xA5, 0xBF, 0xC0};
+    for (unsigned x = 0xF0; x <= 0xF5; x++)
+        for (unsigned y = 0x70; y <= 0xC0; y++)
+            for (size_t z = 0; z < sizeof tails; z++)
+                for (size_t w = 0; w < sizeof tails; w++) {
+                    b[0] = (uint8_t)x, b[1] = (uint8_t)y, b[2] = tails[z], b[3] = tails[w];
+                    check_utf8_one(b, 4, "4 bytes");
+                }
+    /* Long text through the ASCII kernels: an ASCII run with one multi-byte
+     * character, valid or not, at every position and alignment, so every
+     * kernel's word, vector and tail paths meet it. */
+    static const char *inserts[] = {"\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xFF", "\xC3", "\xED\xA0\x80",
+                                    "\xE0\x80\xAF", "\xF4\x90\x80\x80", "\x80"};
+    uint8_t *text = malloc(600 + 64);
+    if (!text)
+        exit(2);
+    for (size_t n = 0; n <= 300; n += (n < 80 ? 1 : 37)) {
+        for (size_t k = 0; k < sizeof inserts / sizeof inserts[0]; k++) {
+            size_t m = strlen(inserts[k]);
+            for (size_t at = 0; at <= n; at++) {
+                size_t align = (n * 3 + at) & 63;
+                uint8_t *t = text + align;
+                for (size_t i = 0; i < n + m; i++)
+                    t[i] = (uint8_t)(' ' + (i * 7) % 90);
+                memcpy(t + at, inserts[k], m);
+                check_utf8_one(t, n + m, "ASCII run with an insert");
+            }
+        }
+    }
+    /* Random mixtures, fed whole and split in two at every point. */
+    static const char *pieces[] = {"a", "hello ", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xEF\xBF\xBF",
+                                   "\xF4\x8F\xBF\xBF", "\xED\x9F\xBF", "\xC0\x80", "\xF8", "\xE0\x9F\xBF"};
+    for (int round = 0; round < 3000; round++) {
+        size_t n = 0;
+        while (n < 200) {
+            const char *piece = pieces[rng() % (round & 1 ? 11 : 8)];
+            size_t m = strlen(piece);
+            memcpy(text + n, piece, m);
+            n += m;
+        }
+        check_utf8_one(text, n, "random mixture");
+        int complete;
+        size_t want = ref_utf8(text, n, &complete);
+        for (size_t cut = 0; cut <= n; cut += 1 + (size_t)(rng() % 5)) {
+            uint32_t state = FF_UTF8_ACCEPT;
+            size_t got = ff_utf8_validate(&state, text, cut);
+            if (got == cut && state != FF_UTF8_REJECT) {
+                got = cut + ff_utf8_validate(&state, text + cut, n - cut);
+            }
+            int got_complete = got == n && state == FF_UTF8_ACCEPT;
+            CHECK(got == want && got_complete == complete, "split at %zu of %zu: got %zu, want %zu", cut, n, got,
+                  want);
+        }
+    }
+    free(text);
+}
+
+/* ---- headers: §5.2 -------------------------------------------------------- */
+
+static void check_header(void)
+{
+    static const uint64_t lengths[] = {0, 1, 125, 126, 127, 255, 256, 65535, 65536, 65537,
+                                       0xFFFFFFFFu, 0x100000000u, (UINT64_C(1) << 63) - 1};
+    uint8_t out[FF_MAX_HEADER];
+    for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+        uint64_t length = lengths[li];
+        for (int masked = 0; masked < 2; masked++) {
+            for (unsigned first = 0; first < 256; first += 17) {
+                uint8_t mask[4] = {0x37, 0xFA, 0x21, (uint8_t)first};
+                size_t size = ff_build_header(out, (uint8_t)first, length, masked ? mask : NULL);
+                /* The layout, from §5.2 directly. */
+                size_t want_size = (length < 126 ? 2 : length < 65536 ? 4 : 10) + (masked ? 4 : 0);
+                int ok = size == want_size && out[0] == first && (out[1] >> 7) == masked;
+                if (length < 126)
+                    ok &= (out[1] & 0x7F) == length;
+                else if (length < 65536)
+                    ok &= (out[1] & 0x7F) == 126 && out[2] == (length >> 8) && out[3] == (length & 0xFF);
+                else {
+                    ok &= (out[1] & 0x7F) == 127;
+                    for (int i = 0; i < 8; i++)
+                        ok &= out[2 + i] == (uint8_t)(length >> (56 - 8 * i));
+                }
+                if (masked)
+                    ok &= memcmp(out + size - 4, mask, 4) == 0;
+                CHECK(ok, "ff_build_header: length=%llu masked=%d first=%u", (unsigned long long)length, masked,
+                      first);
+                /* Parsed back, and every truncation needs more. */
+                ff_header h;
+                int r = ff_parse_header(out, size, &h);
+                CHECK(r == FF_HEADER_OK && h.size == size && h.length == length && h.masked == masked &&
+                          h.fin == (first >> 7) && h.rsv1 == ((first >> 6) & 1) && h.rsv2 == ((first >> 5) & 1) &&
+                          h.rsv3 == ((first >> 4) & 1) && h.opcode == (first & 15) &&
+                          (!masked || memcmp(h.mask, mask, 4) == 0),
+                      "ff_parse_header: length=%llu masked=%d first=%u", (unsigned long long)length, masked, first);
+                for (size_t cut = 0; cut < size; cut++)
+                    CHECK(ff_parse_header(out, cut, &h) == FF_HEADER_NEED_MORE, "truncated at %zu of %zu", cut,
+                          size);
+            }
+        }
+    }
+    /* A 64-bit length with its most significant bit set (§5.2). */
+    uint8_t bad[10] = {0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1};
+    ff_header h;
+    CHECK(ff_parse_header(bad, sizeof bad, &h) == FF_HEADER_BAD_LENGTH, "length with the top bit set");
+}
+
+int main(void)
+{
+    ff_mask_init();
+    ff_utf8_init();
+    check_mask();
+    check_utf8();
+    check_header();
+    uint16_t one = 1;
+    int big_endian = *(uint8_t *)&one == 0;
+    printf("{\"mask_kernel\": \"%s\", \"utf8_kernel\": \"%s\", \"big_endian\": %s, \"checks\": %lu, \"errors\": %lu}\n",
+           ff_mask_kernel_name, ff_utf8_kernel_name, big_endian ? "true" : "false", checks, errors);
+    return errors != 0;
+}

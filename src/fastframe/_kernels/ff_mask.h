@@ -37,7 +37,7 @@ static inline uint64_t ff_mask_key64(const uint8_t mask[4], size_t offset)
     return ((uint64_t)k << 32) | k;
 }
 
-/* Scalar tail/short path: 8-byte words, then single bytes.  `key` is the
+/* Scalar tail/short path: 8-byte words, a 4-byte word, then bytes.  `key` is the
  * 8-byte pattern aligned to src[0]. */
 static inline void ff_mask_words(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
 {
@@ -48,7 +48,18 @@ static inline void ff_mask_words(uint8_t *dst, const uint8_t *src, size_t n, uin
         w ^= key;
         memcpy(dst + i, &w, 8);
     }
+    /* i is a multiple of 8 here, so the pattern restarts at src + i: its
+     * first 4 bytes in memory mask the next 4 bytes, on any endianness.  A
+     * 125-byte frame ends in 5 bytes; one word and one byte, not five. */
     const uint8_t *k = (const uint8_t *)&key;
+    if (n - i >= 4) {
+        uint32_t w, k4;
+        memcpy(&w, src + i, 4);
+        memcpy(&k4, k, 4);
+        w ^= k4;
+        memcpy(dst + i, &w, 4);
+        i += 4;
+    }
     for (; i < n; i++)
         dst[i] = src[i] ^ k[i & 7];
 }

@@ -9,6 +9,13 @@ on PyPy.
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -44,3 +51,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def backend(request: pytest.FixtureRequest) -> SimpleNamespace:
     """The public API of one backend: ``backend.apply_mask``, ``backend.FrameParser``, ..."""
     return load_backend(request.param)
+
+
+#: The C kernels' headers, which the programs in tests/c/ include.
+KERNELS_DIR = Path(__file__).resolve().parents[1] / "src" / "fastframe" / "_kernels"
+
+
+@pytest.fixture(scope="session")
+def c_program(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Build ``tests/c/<name>.c`` against this checkout's kernels: ``c_program(name) -> path``.
+
+    Skips where no Unix C compiler is found (MSVC takes other flags; the
+    kernels' x86 paths are the same code there).
+    """
+    compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")
+    built: dict[str, Path] = {}
+
+    def build(name: str) -> Path:
+        if sys.platform == "win32" or not shutil.which(compiler[0]):
+            pytest.skip("needs a Unix C compiler (cc, gcc or clang)")
+        if name not in built:
+            program = tmp_path_factory.mktemp("c") / name
+            source = Path(__file__).parent / "c" / f"{name}.c"
+            command = [*compiler, "-O2", "-Wall", "-Werror", "-I", str(KERNELS_DIR), str(source), "-o", str(program)]
+            subprocess.run(command, check=True)
+            built[name] = program
+        return built[name]
+
+    return build

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
 import subprocess
-import sys
-import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,16 +48,9 @@ def _run(command: list[str], cap: str = "native") -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def native_program(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def native_program(c_program: Callable[[str], Path]) -> Path:
     """kernel_checks.c built with this Python's C compiler."""
-    compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")
-    if sys.platform == "win32" or not shutil.which(compiler[0]):
-        pytest.skip("needs a Unix C compiler (cc, gcc or clang)")
-    program = tmp_path_factory.mktemp("c") / "kernel_checks"
-    subprocess.run(
-        [*compiler, "-O2", "-Wall", "-Werror", "-I", str(KERNELS_DIR), str(SOURCE), "-o", str(program)], check=True
-    )
-    return program
+    return c_program("kernel_checks")
 
 
 @pytest.mark.parametrize("cap", CAPS)

@@ -19,13 +19,11 @@ import mmap
 import os
 import platform
 import random
-import shlex
-import shutil
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import threading
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -795,20 +793,10 @@ def test_simd_kernel_caps(cap):
             assert result[module] == expected, (module, cap, result)
 
 
-_KERNELS_DIR = Path(__file__).resolve().parents[1] / "src" / "fastframe" / "_kernels"
-
-
 @pytest.fixture(scope="module")
-def mask_distances_program(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def mask_distances_program(c_program: Callable[[str], Path]) -> Path:
     """tests/c/mask_distances.c compiled against this checkout's kernels."""
-    compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")
-    if sys.platform == "win32" or not shutil.which(compiler[0]):
-        # MSVC takes other flags; the kernels' x86 paths are the same code.
-        pytest.skip("needs a Unix C compiler (cc, gcc or clang)")
-    program = tmp_path_factory.mktemp("c") / "mask_distances"
-    source = Path(__file__).parent / "c" / "mask_distances.c"
-    subprocess.run([*compiler, "-O2", "-I", str(_KERNELS_DIR), str(source), "-o", str(program)], check=True)
-    return program
+    return c_program("mask_distances")
 
 
 @pytest.mark.compiled

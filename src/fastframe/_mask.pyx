@@ -29,6 +29,10 @@ cdef extern from *:
 
 __all__ = ["apply_mask", "mask_inplace", "KERNEL"]
 
+# The default offset: the same object as every small 0, so an identity test
+# skips the conversion for the usual call.
+cdef object _ZERO = 0
+
 ff_mask_init()
 #: Name of the masking kernel this CPU runs: avx512, avx2, sse2, neon or scalar.
 KERNEL = ff_mask_kernel_name.decode("ascii")
@@ -127,7 +131,7 @@ def mask_inplace(buffer, mask, offset=0):
         # __buffer__) that resizes the bytearray: read its size and address
         # only afterwards.
         load_mask(mask, key)
-        off = _check_offset(offset)
+        off = 0 if offset is _ZERO else _check_offset(offset)
         n = PyByteArray_GET_SIZE(buffer)
         if n < MASK_GIL_RELEASE_SIZE and not FF_FREE_THREADED:
             # Small bytearrays (the common chunk) skip the buffer export; we
@@ -146,7 +150,7 @@ def mask_inplace(buffer, mask, offset=0):
     get_buffer(buffer, &view, True)
     try:
         load_mask(mask, key)
-        off = _check_offset(offset)
+        off = 0 if offset is _ZERO else _check_offset(offset)
         _run(<uint8_t *>view.buf, <const uint8_t *>view.buf, view.len, key, <size_t>off)
     finally:
         PyBuffer_Release(&view)

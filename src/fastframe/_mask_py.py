@@ -51,11 +51,9 @@ _BLOCK = 64 * 1024
 #: ``_XOR_TABLES[k]`` is the ``bytes.translate`` table that XORs every byte
 #: with ``k``.  Built as integers (the identity table XORed with ``k`` in every
 #: byte), all 256 of them (64 KiB) cost about 0.2 ms at import.
-_XOR_TABLES = [
-    (identity ^ ones * byte).to_bytes(256, "little")
-    for identity, ones in [(int.from_bytes(bytes(range(256)), "little"), int.from_bytes(b"\x01" * 256, "little"))]
-    for byte in range(256)
-]
+_IDENTITY_TABLE = int.from_bytes(bytes(range(256)), "little")
+_EVERY_BYTE_ONE = int.from_bytes(b"\x01" * 256, "little")
+_XOR_TABLES = [(_IDENTITY_TABLE ^ _EVERY_BYTE_ONE * byte).to_bytes(256, "little") for byte in range(256)]
 
 
 def _rotate_key(key: bytes, offset: int) -> bytes:

@@ -384,6 +384,69 @@ def test_invalid_utf8_fails_fast(backend, client):
     assert [check_message(m) for m in got] == [(TEXT, "ok", False)]
 
 
+def _every_code_point() -> list[str]:
+    """Every Unicode scalar value, as runs of up to 16 characters (at most 64 UTF-8 bytes)."""
+    scalars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    return ["".join(scalars[i : i + 16]) for i in range(0, len(scalars), 16)]
+
+
+@pytest.mark.slow
+def test_text_decoded_for_every_code_point(backend):
+    """Text messages decode to exactly what CPython's decoder gives, for every code point.
+
+    The compiled assembler decodes short text (up to 64 bytes: AI tokens,
+    chat) itself and hands longer text to CPython; runs of 16 characters
+    take the short path, the same runs joined by 16 take the long one.
+    Equality also checks the str's internal kind: a str built with too wide
+    a kind compares unequal to the canonical one.
+    """
+    runs = _every_code_point()
+    for texts in (runs, ["".join(runs[i : i + 16]) for i in range(0, len(runs), 16)]):
+        stream = b"".join(peer_frame(True, TEXT, text.encode()) for text in texts)
+        messages = assembler(backend, client=True, max_message_size=None, max_frame_size=None).feed(stream)
+        assert [m.data for m in messages] == texts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a",
+        "\x7f" * 3,
+        "a\x80",
+        "\xff",
+        "caf\xe9",
+        "\u0100",
+        "\u07ff\x80",
+        "\u0800",
+        "\uffffa",
+        "\U00010000",
+        "\U0010ffff\xe9",
+        " \u4f60\u597d",
+        "\U0001f600 ok",
+        "x" * 64,
+        "\xe9" * 32,
+        "\xe9" * 33,
+        "\U0001f600" * 16,
+        "\U0001f600" * 17,
+    ],
+)
+def test_text_decoded_at_kind_boundaries(backend, text):
+    """The narrowest str kind that holds the text, on both sides of the 64-byte cut."""
+    messages = assembler(backend, client=True).feed(peer_frame(True, TEXT, text.encode()))
+    assert [m.data for m in messages] == [text]
+    assert type(messages[0].data) is str
+
+
+@pytest.mark.parametrize("payload", [b"\xff", b"ok \xc3", b"\xed\xa0\x80", b"x" * 63 + b"\xc3", b"x" * 70 + b"\xff"])
+def test_unvalidated_invalid_text_is_1007_short_or_long(backend, payload):
+    """Invalid UTF-8 from a parser that does not check: 1007 on both decoding paths."""
+    asm = assembler(backend, client=True, validate_utf8=False)
+    with pytest.raises(ProtocolError) as info:
+        asm.feed(peer_frame(True, TEXT, payload))
+    assert info.value.code == 1007
+
+
 @pytest.mark.parametrize("client", [False, True], ids=["server", "client"])
 def test_unvalidated_text(backend, client):
     """With a parser that does not validate UTF-8, decoding is the assembler's check."""

@@ -29,8 +29,7 @@ cdef extern from *:
 
 __all__ = ["apply_mask", "mask_inplace", "KERNEL"]
 
-# The default offset: the same object as every small 0, so an identity test
-# skips the conversion for the usual call.
+# The default offset, and the same object as every small 0.
 cdef object _ZERO = 0
 
 ff_mask_init()
@@ -40,6 +39,15 @@ KERNEL = ff_mask_kernel_name.decode("ascii")
 
 cdef inline Py_ssize_t _check_offset(object offset) except -1:
     """The offset as a C integer: TypeError, ValueError or OverflowError as the pure twin."""
+    if offset is _ZERO:
+        # The usual call: an identity test, small enough to inline into the
+        # callers, skips the conversion call below.
+        return 0
+    return _convert_offset(offset)
+
+
+cdef Py_ssize_t _convert_offset(object offset) except -1:
+    """_check_offset for any offset but the small int 0."""
     cdef Py_ssize_t off
     cdef long long value
     cdef int overflow
@@ -131,7 +139,7 @@ def mask_inplace(buffer, mask, offset=0):
         # __buffer__) that resizes the bytearray: read its size and address
         # only afterwards.
         load_mask(mask, key)
-        off = 0 if offset is _ZERO else _check_offset(offset)
+        off = _check_offset(offset)
         n = PyByteArray_GET_SIZE(buffer)
         if n < MASK_GIL_RELEASE_SIZE and not FF_FREE_THREADED:
             # Small bytearrays (the common chunk) skip the buffer export; we
@@ -150,7 +158,7 @@ def mask_inplace(buffer, mask, offset=0):
     get_buffer(buffer, &view, True)
     try:
         load_mask(mask, key)
-        off = 0 if offset is _ZERO else _check_offset(offset)
+        off = _check_offset(offset)
         _run(<uint8_t *>view.buf, <const uint8_t *>view.buf, view.len, key, <size_t>off)
     finally:
         PyBuffer_Release(&view)

@@ -41,7 +41,7 @@ from fastframe._backend import API, BACKENDS, MODULES, load_backend, select_back
 #: Everything the backend provides, in the facade's reading order.
 BACKEND_NAMES = tuple(name for module in MODULES for name in API[module])
 #: What the facade adds to the backend's names: the same objects on both backends.
-FACADE_EXTRAS = ("BACKEND", "KERNELS", "Message", "Opcode", "CloseCode", "ProtocolError")
+FACADE_EXTRAS = ("BACKEND", "KERNELS", "Message", "Opcode", "CloseCode", "ProtocolError", "patch", "unpatch")
 
 PACKAGE_DIR = Path(fastframe.__file__).resolve().parent
 

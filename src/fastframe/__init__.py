@@ -14,6 +14,7 @@ from ._backend import select_backend
 from ._messages_py import Message
 from .enums import CloseCode, Opcode
 from .errors import ProtocolError
+from .integrations import patch, unpatch
 
 __version__ = "0.1.0"
 
@@ -38,6 +39,8 @@ __all__ = [
     "Opcode",
     "CloseCode",
     "ProtocolError",
+    "patch",
+    "unpatch",
 ]
 
 # Type checkers see the typed pure twins; at run time the selected backend.

@@ -1,4 +1,5 @@
-# Argument checking shared by the compiled modules: the C twin of _views.py.
+# Buffer arguments and masking keys, as the compiled modules check and read
+# them: the C counterpart of _buffers.py.
 # Inline functions only, so cimporting this needs no module at run time.
 
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
@@ -16,7 +17,7 @@ cdef inline int get_buffer(object obj, Py_buffer *view, bint writable) except -1
         # (memoryview: BufferError, numpy: ValueError), and a released view
         # is a ValueError too: the pure twin's check names the problem, so
         # that both backends raise the same exception.  Error path only.
-        from ._views import byte_view
+        from ._buffers import byte_view
         byte_view(obj, writable=writable)
         raise
     return 0

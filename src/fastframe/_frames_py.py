@@ -9,8 +9,8 @@ import struct
 import threading
 from typing import Any, Literal, Optional, Union
 
+from ._buffers import Buffer, byte_view, mask_key
 from ._mask_py import apply_mask
-from ._views import Buffer, byte_view, mask_key
 from .enums import CloseCode, Opcode, is_valid_close_code
 from .errors import ProtocolError
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple, Optional, Protocol, Union
 
-from ._views import Buffer
+from ._buffers import Buffer
 from .enums import CloseCode, Opcode
 from .errors import ProtocolError
 

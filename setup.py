@@ -19,7 +19,8 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).parent
 PKG = Path("src") / "fastframe"
-MODULES = ["_mask", "_utf8", "_frames", "_parser", "_messages"]
+# Every Cython module of the package; fastframe._backend.API lists their public names.
+MODULES = sorted(path.stem for path in (HERE / PKG).glob("*.pyx"))
 NO_EXTENSIONS = os.environ.get("FASTFRAME_NO_EXTENSIONS", "") not in ("", "0")
 DEBUG_BUILD = os.environ.get("FASTFRAME_DEBUG_BUILD", "") not in ("", "0")
 

@@ -19,6 +19,7 @@ Three kinds of test:
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.machinery
 import inspect
@@ -106,6 +107,16 @@ def test_load_backend_twice(backend):
 def test_load_backend_unknown_name(name):
     with pytest.raises(ValueError):
         load_backend(name)
+
+
+@pytest.mark.compiled
+def test_modules_are_the_compiled_extensions():
+    """``MODULES`` (from ``API``) is every extension setup.py built from a ``.pyx``, each with a pure twin."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    built = {path.name.split(".")[0] for path in PACKAGE_DIR.iterdir() if path.name.endswith(suffixes)}
+    assert built == set(MODULES)
+    for module in MODULES:
+        assert pure_module(module).__all__, module
 
 
 # ---------------------------------------------------------------------------
@@ -267,6 +278,25 @@ def test_facade_reexports_selected_backend():
     assert fastframe.KERNELS == selected.kernels
     for name in BACKEND_NAMES:
         assert getattr(fastframe, name) is getattr(selected, name), name
+
+
+def type_checking_imports() -> dict[str, set[str]]:
+    """The names the facade's ``if TYPE_CHECKING:`` block imports, by the compiled module they stand for."""
+    tree = ast.parse(Path(fastframe.__file__).read_text(encoding="utf-8"))
+    blocks = [node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"]
+    assert len(blocks) == 1, "the facade has one TYPE_CHECKING block"
+    imported: dict[str, set[str]] = {}
+    for node in ast.walk(blocks[0]):
+        if isinstance(node, ast.ImportFrom):
+            assert node.level == 1 and node.module and node.module.endswith("_py"), ast.unparse(node)
+            names = imported.setdefault(node.module[: -len("_py")], set())
+            names.update(alias.asname or alias.name for alias in node.names)
+    return imported
+
+
+def test_facade_type_checking_names_are_api():
+    """What type checkers read (the pure twins' names) is exactly ``API``, module by module."""
+    assert type_checking_imports() == {module: set(names) for module, names in API.items()}
 
 
 def test_facade_shared_names():

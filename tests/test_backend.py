@@ -148,6 +148,7 @@ print(json.dumps({{
     "kernels": fastframe.KERNELS,
     "origins": {{name: origin(module, name) for module, names in API.items() for name in names}},
     "compiled_imported": sorted(m for m in MODULES if sys.modules.get("fastframe." + m) is not None),
+    "pure_imported": sorted(m for m in MODULES if sys.modules.get("fastframe." + m + "_py") is not None),
     "file": fastframe.__file__,
 }}))
 """
@@ -216,6 +217,9 @@ def test_compiled_by_default(tmp_path, value):
     assert result["kernels"] == load_backend("cython").kernels
     assert result["origins"] == dict.fromkeys(BACKEND_NAMES, "cython")
     assert result["compiled_imported"] == sorted(MODULES)
+    # Nothing of the compiled backend or the facade leans on a pure twin:
+    # what both share lives in _shared.
+    assert result["pure_imported"] == []
 
 
 # Each compiled module in turn fails to import (as a build for another CPU or
@@ -391,3 +395,33 @@ def test_same_method_signature(module, cls, name):
     compiled = getattr(getattr(compiled_module(module), cls), name)
     pure = getattr(getattr(pure_module(module), cls), name)
     assert plain_signature(compiled, method=True) == plain_signature(pure, method=True)
+
+
+def docstring(obj: Any) -> Optional[str]:
+    """``obj``'s docstring, indentation cleaned; None when it has none.
+
+    A compiled function or class keeps its signature line ahead of its
+    docstring, where ``__doc__`` leaves it out.
+    """
+    doc = getattr(obj, "__doc__", None)
+    return inspect.cleandoc(doc) if doc else None
+
+
+@pytest.mark.compiled
+@pytest.mark.parametrize(("module", "name"), FUNCTIONS_AND_CLASSES)
+def test_same_docstrings(module, name):
+    """Each public function, class, method and property is documented alike in both twins.
+
+    The docstrings are written twice (the compiled twin cannot borrow the
+    pure one's), so this keeps the mirror from drifting silently.
+    """
+    compiled = getattr(compiled_module(module), name)
+    pure = getattr(pure_module(module), name)
+    assert docstring(compiled) == docstring(pure)
+    assert docstring(pure), f"{module}.{name} has no docstring"
+    if inspect.isclass(pure):
+        for member in dir(pure):
+            if not member.startswith("_"):
+                compiled_member = inspect.getattr_static(compiled, member)
+                pure_member = inspect.getattr_static(pure, member)
+                assert docstring(compiled_member) == docstring(pure_member), f"{name}.{member}"

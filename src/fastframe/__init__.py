@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._backend import API, select_backend
-from ._messages_py import Message
+from ._shared import Message
 from .enums import CloseCode, Opcode
 from .errors import ProtocolError
 from .integrations import patch, unpatch

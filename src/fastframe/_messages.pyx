@@ -19,8 +19,8 @@ from libc.stdint cimport uint8_t
 from ._ckernels cimport ff_utf8_init, ff_utf8_is_valid
 from ._frames cimport Frame
 
-from ._frames import OPCODES
-from ._messages_py import Message
+from ._parser import FrameParser
+from ._shared import OPCODES, Message
 from .enums import CloseCode
 from .errors import ProtocolError
 
@@ -174,8 +174,6 @@ cdef class MessageAssembler:
 
     def __init__(self, parser=None, *, bint decode_text=True):
         if parser is None:
-            from ._parser import FrameParser
-
             parser = FrameParser()
         self._parser = parser
         self._decode_text = decode_text

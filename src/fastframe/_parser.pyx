@@ -20,7 +20,7 @@ from ._ckernels cimport (
 )
 from ._frames cimport Frame
 
-from ._frames import OPCODES
+from ._shared import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE, OPCODES, check_limit
 from .enums import CloseCode
 from .errors import ProtocolError
 
@@ -33,11 +33,7 @@ __all__ = ["FrameParser", "DEFAULT_MAX_FRAME_SIZE", "DEFAULT_MAX_MESSAGE_SIZE"]
 ff_mask_init()
 ff_utf8_init()
 
-#: Default limit on one frame's payload: 1 MiB, as websockets' ``max_size``.
-DEFAULT_MAX_FRAME_SIZE = 1 << 20
-#: Default limit on a whole (possibly fragmented) data message: 1 MiB.
-DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
-
+# The C copy of _shared.UNLIMITED, which check_limit returns for None.
 cdef uint64_t UNLIMITED = (<uint64_t>1 << 63) - 1
 # A frame's payload buffer is allocated whole from its header up to this
 # size (no copy as it fills).  Past it, the buffer grows with what actually
@@ -50,18 +46,6 @@ cdef object _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 cdef object _INVALID_DATA = CloseCode.INVALID_DATA
 cdef object _MESSAGE_TOO_BIG = CloseCode.MESSAGE_TOO_BIG
 cdef object _INTERNAL_ERROR = CloseCode.INTERNAL_ERROR
-
-
-cdef uint64_t _check_limit(str name, object value) except? 0:
-    if value is None:
-        return UNLIMITED
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    if value >= UNLIMITED:
-        return UNLIMITED
-    return <uint64_t>value
 
 
 # The docstring opens with the signature and "--": inspect.signature() reads
@@ -150,8 +134,8 @@ cdef class FrameParser:
                  max_message_size=DEFAULT_MAX_MESSAGE_SIZE, bint allow_rsv1=False,
                  bint validate_utf8=True):
         self._client = client
-        self._max_frame_size = _check_limit("max_frame_size", max_frame_size)
-        self._max_message_size = _check_limit("max_message_size", max_message_size)
+        self._max_frame_size = check_limit("max_frame_size", max_frame_size)
+        self._max_message_size = check_limit("max_message_size", max_message_size)
         self._allow_rsv1 = allow_rsv1
         self._validate_utf8 = validate_utf8
         self._partial_size = 0

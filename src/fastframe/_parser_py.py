@@ -5,36 +5,20 @@ from __future__ import annotations
 from typing import Optional
 
 from ._buffers import Buffer, byte_view, rotate_key
-from ._frames_py import OPCODES, Frame, Header, make_frame, parse_header
+from ._frames_py import Frame, Header, make_frame, parse_header
 from ._mask_py import apply_mask
+from ._shared import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE, OPCODES, UNLIMITED, check_limit
 from ._utf8_py import Utf8Validator
 from .enums import CloseCode, Opcode, is_valid_close_code
 from .errors import ProtocolError
 
 __all__ = ["FrameParser", "DEFAULT_MAX_FRAME_SIZE", "DEFAULT_MAX_MESSAGE_SIZE"]
 
-#: Default limit on one frame's payload: 1 MiB, as websockets' ``max_size``.
-DEFAULT_MAX_FRAME_SIZE = 1 << 20
-#: Default limit on a whole (possibly fragmented) data message: 1 MiB.
-DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
-_UNLIMITED = (1 << 63) - 1
-
 _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 _INVALID_DATA = CloseCode.INVALID_DATA
 _MESSAGE_TOO_BIG = CloseCode.MESSAGE_TOO_BIG
 _INTERNAL_ERROR = CloseCode.INTERNAL_ERROR
 _CLOSE = Opcode.CLOSE
-
-
-def check_limit(name: str, value: Optional[int]) -> int:
-    """Validate a size limit argument; None means no limit."""
-    if value is None:
-        return _UNLIMITED
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return min(value, _UNLIMITED)
 
 
 class FrameParser:
@@ -142,12 +126,12 @@ class FrameParser:
     @property
     def max_frame_size(self) -> Optional[int]:
         """Largest accepted frame payload in bytes (None: no limit)."""
-        return None if self._max_frame_size == _UNLIMITED else self._max_frame_size
+        return None if self._max_frame_size == UNLIMITED else self._max_frame_size
 
     @property
     def max_message_size(self) -> Optional[int]:
         """Largest accepted data message in bytes (None: no limit)."""
-        return None if self._max_message_size == _UNLIMITED else self._max_message_size
+        return None if self._max_message_size == UNLIMITED else self._max_message_size
 
     @property
     def buffered(self) -> int:

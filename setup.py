@@ -64,9 +64,9 @@ def _extensions() -> list[Extension]:
             "language_level": "3",
             "freethreading_compatible": True,
             # Plain builtin functions and method descriptors instead of
-            # cyfunctions: CPython calls them directly, ~6 ns less per call,
-            # which is a fifth of masking a 16-byte frame.  The clinic-format
-            # signature keeps inspect.signature() working on them.
+            # cyfunctions: CPython calls them directly, which shows on every
+            # small call (apply_mask 16B in bench/test_bench_mask.py).  The
+            # clinic-format signature keeps inspect.signature() working on them.
             "binding": False,
             "embedsignature": True,
             "embedsignature.format": "clinic",

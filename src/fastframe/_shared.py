@@ -6,7 +6,8 @@ implementation lives here instead: the :class:`Message` type, the tables and
 limits of RFC 6455, and the bodies of functions whose compiled copy would run
 no faster (close payloads, message fragmentation, ``repr``).  The twins keep
 their own public functions (each documented, each with its module's name)
-and call these.  The hot paths are mirrored, not shared: see ``_backend``.
+and call these.  The hot paths stay written twice on purpose: the compiled
+copy is the fast one, the pure copy the one that runs everywhere.
 """
 
 from __future__ import annotations

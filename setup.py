@@ -19,7 +19,8 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).parent
 PKG = Path("src") / "fastframe"
-MODULES = ["_mask", "_utf8", "_frames", "_parser", "_messages"]
+# Every Cython module of the package; fastframe._backend.API lists their public names.
+MODULES = sorted(path.stem for path in (HERE / PKG).glob("*.pyx"))
 NO_EXTENSIONS = os.environ.get("FASTFRAME_NO_EXTENSIONS", "") not in ("", "0")
 DEBUG_BUILD = os.environ.get("FASTFRAME_DEBUG_BUILD", "") not in ("", "0")
 
@@ -63,9 +64,9 @@ def _extensions() -> list[Extension]:
             "language_level": "3",
             "freethreading_compatible": True,
             # Plain builtin functions and method descriptors instead of
-            # cyfunctions: CPython calls them directly, ~6 ns less per call,
-            # which is a fifth of masking a 16-byte frame.  The clinic-format
-            # signature keeps inspect.signature() working on them.
+            # cyfunctions: CPython calls them directly, which shows on every
+            # small call (apply_mask 16B in bench/test_bench_mask.py).  The
+            # clinic-format signature keeps inspect.signature() working on them.
             "binding": False,
             "embedsignature": True,
             "embedsignature.format": "clinic",

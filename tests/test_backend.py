@@ -19,6 +19,7 @@ Three kinds of test:
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.machinery
 import inspect
@@ -108,6 +109,16 @@ def test_load_backend_unknown_name(name):
         load_backend(name)
 
 
+@pytest.mark.compiled
+def test_modules_are_the_compiled_extensions():
+    """``MODULES`` (from ``API``) is every extension setup.py built from a ``.pyx``, each with a pure twin."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    built = {path.name.split(".")[0] for path in PACKAGE_DIR.iterdir() if path.name.endswith(suffixes)}
+    assert built == set(MODULES)
+    for module in MODULES:
+        assert pure_module(module).__all__, module
+
+
 # ---------------------------------------------------------------------------
 # What `import fastframe` selects, in a fresh interpreter
 
@@ -137,6 +148,7 @@ print(json.dumps({{
     "kernels": fastframe.KERNELS,
     "origins": {{name: origin(module, name) for module, names in API.items() for name in names}},
     "compiled_imported": sorted(m for m in MODULES if sys.modules.get("fastframe." + m) is not None),
+    "pure_imported": sorted(m for m in MODULES if sys.modules.get("fastframe." + m + "_py") is not None),
     "file": fastframe.__file__,
 }}))
 """
@@ -205,6 +217,9 @@ def test_compiled_by_default(tmp_path, value):
     assert result["kernels"] == load_backend("cython").kernels
     assert result["origins"] == dict.fromkeys(BACKEND_NAMES, "cython")
     assert result["compiled_imported"] == sorted(MODULES)
+    # Nothing of the compiled backend or the facade leans on a pure twin:
+    # what both share lives in _shared.
+    assert result["pure_imported"] == []
 
 
 # Each compiled module in turn fails to import (as a build for another CPU or
@@ -267,6 +282,25 @@ def test_facade_reexports_selected_backend():
     assert fastframe.KERNELS == selected.kernels
     for name in BACKEND_NAMES:
         assert getattr(fastframe, name) is getattr(selected, name), name
+
+
+def type_checking_imports() -> dict[str, set[str]]:
+    """The names the facade's ``if TYPE_CHECKING:`` block imports, by the compiled module they stand for."""
+    tree = ast.parse(Path(fastframe.__file__).read_text(encoding="utf-8"))
+    blocks = [node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"]
+    assert len(blocks) == 1, "the facade has one TYPE_CHECKING block"
+    imported: dict[str, set[str]] = {}
+    for node in ast.walk(blocks[0]):
+        if isinstance(node, ast.ImportFrom):
+            assert node.level == 1 and node.module and node.module.endswith("_py"), ast.unparse(node)
+            names = imported.setdefault(node.module[: -len("_py")], set())
+            names.update(alias.asname or alias.name for alias in node.names)
+    return imported
+
+
+def test_facade_type_checking_names_are_api():
+    """What type checkers read (the pure twins' names) is exactly ``API``, module by module."""
+    assert type_checking_imports() == {module: set(names) for module, names in API.items()}
 
 
 def test_facade_shared_names():
@@ -361,3 +395,33 @@ def test_same_method_signature(module, cls, name):
     compiled = getattr(getattr(compiled_module(module), cls), name)
     pure = getattr(getattr(pure_module(module), cls), name)
     assert plain_signature(compiled, method=True) == plain_signature(pure, method=True)
+
+
+def docstring(obj: Any) -> Optional[str]:
+    """``obj``'s docstring, indentation cleaned; None when it has none.
+
+    A compiled function or class keeps its signature line ahead of its
+    docstring, where ``__doc__`` leaves it out.
+    """
+    doc = getattr(obj, "__doc__", None)
+    return inspect.cleandoc(doc) if doc else None
+
+
+@pytest.mark.compiled
+@pytest.mark.parametrize(("module", "name"), FUNCTIONS_AND_CLASSES)
+def test_same_docstrings(module, name):
+    """Each public function, class, method and property is documented alike in both twins.
+
+    The docstrings are written twice (the compiled twin cannot borrow the
+    pure one's), so this keeps the mirror from drifting silently.
+    """
+    compiled = getattr(compiled_module(module), name)
+    pure = getattr(pure_module(module), name)
+    assert docstring(compiled) == docstring(pure)
+    assert docstring(pure), f"{module}.{name} has no docstring"
+    if inspect.isclass(pure):
+        for member in dir(pure):
+            if not member.startswith("_"):
+                compiled_member = inspect.getattr_static(compiled, member)
+                pure_member = inspect.getattr_static(pure, member)
+                assert docstring(compiled_member) == docstring(pure_member), f"{name}.{member}"

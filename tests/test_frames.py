@@ -2,7 +2,7 @@
 
 Every test of behaviour runs on both backends through the ``backend``
 fixture.  Expected values come from RFC 6455 (§5.2, §5.5.1, §5.7, §7.4), from
-the independent encoder and decoders in ``streams.py`` and from websockets'
+the independent encoder and decoders in ``tests/support`` and from websockets'
 ``Frame`` (``TestWebsocketsOracle``), never from fastframe itself.  The
 ``repr`` tests compare the compiled twin with the pure one directly; they are
 marked ``compiled`` and take no ``backend`` fixture.
@@ -25,20 +25,10 @@ from websockets.streams import StreamReader
 from fastframe._backend import load_backend
 from fastframe.enums import Opcode
 from fastframe.errors import ProtocolError
-from streams import (
-    CONTROL_OPCODES,
-    DEFINED_OPCODES,
-    MASK_KEY,
-    RESERVED_OPCODES,
-    VALID_CLOSE_CODES,
-    encode_frame,
-    encode_header,
-    header_fields,
-    keys,
-    mask,
-    ref_parse_header,
-    texts,
-)
+from support.decoder import header_fields, ref_parse_header
+from support.encoder import encode_frame, encode_header, mask
+from support.rfc import CONTROL_OPCODES, DEFINED_OPCODES, MASK_KEY, RESERVED_OPCODES, VALID_CLOSE_CODES
+from support.strategies import keys, texts
 
 PROPERTY = settings(
     max_examples=200,

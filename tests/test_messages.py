@@ -3,7 +3,7 @@
 Every test builds the assembler of the backend under test on that backend's
 parser, ``backend.MessageAssembler(backend.FrameParser(...))``; some also
 put it on the other backend's parser, since any object with a ``feed()``
-will do.  Streams come from the independent encoder of ``streams.py``;
+will do.  Streams come from the independent encoder of ``tests/support``;
 expected messages are computed here by joining frames, or come from wsproto.
 """
 
@@ -22,26 +22,12 @@ from fastframe import Message
 from fastframe._backend import load_backend
 from fastframe.enums import Opcode
 from fastframe.errors import ProtocolError
-from streams import (
-    BINARY,
-    CLOSE,
-    CONTINUATION,
-    PING,
-    PONG,
-    TEXT,
-    _cut,
-    chunkings,
-    close_event,
-    close_payload,
-    encode_specs,
-    frame_tuple,
-    limit_candidates,
-    parser_options,
-    peer_frame,
-    streams,
-    trace_wsproto,
-    valid_specs,
-)
+from support.chunking import chunkings, cut, frame_tuple
+from support.decoder import limit_candidates
+from support.encoder import close_payload, peer_frame
+from support.oracles import close_event, trace_wsproto
+from support.rfc import BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT
+from support.strategies import encode_specs, parser_options, streams, valid_specs
 
 PROPERTY = settings(
     max_examples=100,
@@ -94,7 +80,7 @@ def check_message(message: Any) -> tuple[Any, ...]:
 def feed_messages(asm: Any, data: bytes, sizes: list[int]) -> tuple[list[Any], Optional[int]]:
     """Feed in chunks; the messages returned (and those of the error), and the error code."""
     got: list[Any] = []
-    for chunk in _cut(data, sizes):
+    for chunk in cut(data, sizes):
         try:
             messages = asm.feed(chunk)
         except ProtocolError as exc:
@@ -550,7 +536,7 @@ def test_assembler_joins_what_the_parser_returns(backend, data, client, options,
     parser = backend.FrameParser(client=client, **options)
     frames: list[Any] = []
     code = None
-    for chunk in _cut(stream, sizes):
+    for chunk in cut(stream, sizes):
         try:
             frames += [frame_tuple(x) for x in parser.feed(chunk)]
         except ProtocolError as exc:

@@ -1,7 +1,7 @@
 """Tests for FrameParser (``_parser`` and ``_parser_py``).
 
 Every test of behaviour runs on both backends through the ``backend``
-fixture.  Streams are written by the independent encoder of ``streams.py``;
+fixture.  Streams are written by the independent encoder of ``tests/support``;
 every table-driven stream is fed whole, split in two at every byte boundary,
 in 1-byte pieces and in random chunks, and all ways must agree
 (:func:`check_chunkings`).  Property tests compare with two independent
@@ -26,7 +26,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fastframe._backend import load_backend
 from fastframe.errors import ProtocolError
-from streams import (
+from support.chunking import check_chunkings, chunkings, cut, feed_chunks, frame_tuple, ft
+from support.decoder import limit_candidates
+from support.encoder import close_payload, encode_frame, encode_header, header_size, peer_frame
+from support.oracles import compare_traces, trace_fastframe, trace_websockets, trace_wsproto
+from support.rfc import (
     BINARY,
     CLOSE,
     CONTINUATION,
@@ -39,31 +43,9 @@ from streams import (
     RESERVED_OPCODES,
     TEXT,
     VALID_CLOSE_CODES,
-    Spec,
-    _cut,
-    check_chunkings,
-    chunkings,
-    close_payload,
-    compare_traces,
-    encode_frame,
-    encode_header,
-    encode_specs,
-    feed_chunks,
-    first_impossible_byte,
-    frame_tuple,
-    ft,
-    header_size,
-    keys,
-    limit_candidates,
-    parser_options,
-    peer_frame,
-    streams,
-    texts,
-    trace_fastframe,
-    trace_websockets,
-    trace_wsproto,
-    valid_specs,
 )
+from support.strategies import Spec, encode_specs, keys, parser_options, streams, texts, valid_specs
+from support.utf8_oracle import first_impossible_byte
 
 ROLES = pytest.mark.parametrize("client", [False, True], ids=["server", "client"])
 
@@ -827,7 +809,7 @@ def test_unlimited(backend, client):
     stream = f(BINARY, payload[:1000], fin=False) + f(CONTINUATION, payload)
     parser = backend.FrameParser(client=client, max_frame_size=None, max_message_size=None)
     frames = []
-    for chunk in _cut(stream, [4096] * (len(stream) // 4096 + 1)):
+    for chunk in cut(stream, [4096] * (len(stream) // 4096 + 1)):
         frames += parser.feed(chunk)
     assert [frame_tuple(x) for x in frames] == [ft(BINARY, payload[:1000], False), ft(CONTINUATION, payload)]
 
@@ -1162,7 +1144,7 @@ def _compare_backends(client: bool, options: dict[str, Any], stream: bytes, size
     pure = load_backend("python").FrameParser(client=client, **options)
     for name in ("client", "max_frame_size", "max_message_size", "buffered"):
         assert getattr(compiled, name) == getattr(pure, name)
-    for chunk in [*_cut(stream, sizes), b"\x81", b""]:
+    for chunk in [*cut(stream, sizes), b"\x81", b""]:
         assert _feed_result(compiled, chunk) == _feed_result(pure, chunk)
 
 

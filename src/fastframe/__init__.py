@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._backend import select_backend
-from ._messages_py import Message
+from ._backend import API, select_backend
+from ._shared import Message
 from .enums import CloseCode, Opcode
 from .errors import ProtocolError
 from .integrations import patch, unpatch
 
 __version__ = "0.1.0"
 
+# Written out for type checkers and ``import *``, which read it statically;
+# tests/test_backend.py checks it against _backend.API, the list of record.
 __all__ = [
     "BACKEND",
     "KERNELS",
@@ -43,7 +45,8 @@ __all__ = [
     "unpatch",
 ]
 
-# Type checkers see the typed pure twins; at run time the selected backend.
+# Type checkers see the typed pure twins (tests/test_backend.py checks these
+# imports against _backend.API); at run time, the selected backend's names.
 if TYPE_CHECKING:
     from ._frames_py import (
         Frame,
@@ -68,18 +71,5 @@ else:
     BACKEND = _backend.name
     #: The kernels the compiled backend chose on this CPU, e.g. {"mask": "avx512", "utf8": "avx512"}.
     KERNELS = _backend.kernels
-    apply_mask = _backend.apply_mask
-    mask_inplace = _backend.mask_inplace
-    validate_utf8 = _backend.validate_utf8
-    Utf8Validator = _backend.Utf8Validator
-    Header = _backend.Header
-    Frame = _backend.Frame
-    parse_header = _backend.parse_header
-    build_header = _backend.build_header
-    build_frame = _backend.build_frame
-    build_fragments = _backend.build_fragments
-    parse_close = _backend.parse_close
-    build_close = _backend.build_close
-    FrameParser = _backend.FrameParser
-    MessageAssembler = _backend.MessageAssembler
+    globals().update({name: getattr(_backend, name) for names in API.values() for name in names})
     del _backend

@@ -14,9 +14,10 @@ from types import SimpleNamespace
 __all__ = ["BACKENDS", "MODULES", "API", "load_backend", "select_backend"]
 
 BACKENDS = ("cython", "python")
-#: The compiled modules; the twin of ``_mask`` is ``_mask_py``.
-MODULES = ("_mask", "_utf8", "_frames", "_parser", "_messages")
-#: Public names each backend provides, by module.
+#: Public names each backend provides, by compiled module: the one list of
+#: both.  A module is ``src/fastframe/<module>.pyx`` (setup.py builds every
+#: ``.pyx`` there) beside its pure twin ``<module>_py.py``; the facade
+#: re-exports these names, in this order.
 API = {
     "_mask": ("apply_mask", "mask_inplace"),
     "_utf8": ("validate_utf8", "Utf8Validator"),
@@ -33,6 +34,8 @@ API = {
     "_parser": ("FrameParser",),
     "_messages": ("MessageAssembler",),
 }
+#: The compiled modules, in import order; the twin of ``_mask`` is ``_mask_py``.
+MODULES = tuple(API)
 
 
 def load_backend(name: str) -> SimpleNamespace:

@@ -1,4 +1,5 @@
-# Argument checking shared by the compiled modules: the C twin of _views.py.
+# Buffer arguments and masking keys, as the compiled modules check and read
+# them: the C counterpart of _buffers.py.
 # Inline functions only, so cimporting this needs no module at run time.
 
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
@@ -16,7 +17,7 @@ cdef inline int get_buffer(object obj, Py_buffer *view, bint writable) except -1
         # (memoryview: BufferError, numpy: ValueError), and a released view
         # is a ValueError too: the pure twin's check names the problem, so
         # that both backends raise the same exception.  Error path only.
-        from ._views import byte_view
+        from ._buffers import byte_view
         byte_view(obj, writable=writable)
         raise
     return 0
@@ -26,7 +27,8 @@ cdef inline int load_mask(object mask, uint8_t key[4]) except -1:
     """Copy a 4-byte masking key (RFC 6455 §5.3) out of any buffer."""
     if PyBytes_CheckExact(mask) and PyBytes_GET_SIZE(mask) == 4:
         # The usual key, small enough for the compiler to inline into every
-        # caller: a call here costs a tenth of masking a small chunk.
+        # caller: a call here shows when masking a small chunk (apply_mask
+        # 16B in bench/test_bench_mask.py).
         memcpy(key, PyBytes_AS_STRING(mask), 4)
         return 0
     return _load_mask_buffer(mask, key)

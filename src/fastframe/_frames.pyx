@@ -23,9 +23,9 @@ from ._ckernels cimport (
 
 import os
 import secrets
-import struct
 
-from .enums import CloseCode, Opcode, is_valid_close_code
+from ._shared import MAX_PAYLOAD_LENGTH, OPCODES, encode_close, frame_repr, header_repr, split_message
+from .enums import CloseCode, Opcode
 from .errors import ProtocolError
 
 
@@ -50,12 +50,6 @@ __all__ = [
 
 ff_mask_init()
 ff_utf8_init()
-
-#: Largest payload length a header can carry: the 64-bit length's MSB must be 0 (§5.2).
-MAX_PAYLOAD_LENGTH = (1 << 63) - 1
-
-#: Opcode members by value; None for the reserved opcodes.
-OPCODES = tuple(Opcode(v) if v in Opcode._value2member_map_ else None for v in range(16))
 
 cdef dict _CLOSE_CODES = {int(member): member for member in CloseCode}
 cdef object _NO_STATUS_RCVD = CloseCode.NO_STATUS_RCVD
@@ -97,11 +91,7 @@ cdef class Header:
     cdef public int size
 
     def __repr__(self):
-        return (
-            f"Header(fin={self.fin}, rsv1={self.rsv1}, rsv2={self.rsv2}, rsv3={self.rsv3}, "
-            f"opcode={self.opcode}, masked={self.masked}, length={self.length}, "
-            f"mask={self.mask!r}, size={self.size})"
-        )
+        return header_repr(self)
 
     def __eq__(self, other):
         if not isinstance(other, Header):
@@ -357,29 +347,13 @@ def build_fragments(opcode, payload, fragment_size, *, bint rsv1=False, mask=Non
     Raises:
         ValueError: ``opcode`` is not a data opcode or ``fragment_size`` < 1.
     """
-    if opcode != Opcode.TEXT and opcode != Opcode.BINARY:
-        raise ValueError(f"only TEXT and BINARY messages are fragmented, not opcode {opcode}")
-    if fragment_size < 1:
-        raise ValueError(f"fragment_size must be >= 1, got {fragment_size}")
-    view = memoryview(payload).cast("B") if type(payload) is not bytes else payload
-    length = len(view)
-    starts = range(0, length, fragment_size) if length else range(1)
-    last = starts[-1]
-    return [
-        build_frame(
-            opcode if start == 0 else Opcode.CONTINUATION,
-            view[start : start + fragment_size],
-            fin=start == last,
-            rsv1=rsv1 and start == 0,
-            mask=mask,
-        )
-        for start in starts
-    ]
+    return split_message(build_frame, opcode, payload, fragment_size, rsv1, mask)
 
 
-# Not tracked by the garbage collector: tracking costs about 40% of the
-# parser's time per small frame, and a frame holds only bytes and C values,
-# so it cannot be part of a reference cycle.
+# Not tracked by the garbage collector: tracking shows in the parser's time
+# per small frame (test_small_masked_frames in bench/test_bench_parser.py),
+# and a frame holds only bytes and C values, so it cannot be part of a
+# reference cycle.
 # The docstring opens with the signature and "--": inspect.signature() reads
 # it there (a compiled class has no other), and __doc__ leaves it out.
 @cython.no_gc
@@ -418,9 +392,10 @@ cdef class Frame:
         self.rsv2 = rsv2
         self.rsv3 = rsv3
 
+    # No docstring: the class's Attributes document it, as for the pure
+    # twin's plain attribute (tests/test_backend.py compares the two).
     @property
     def opcode(self):
-        """The frame's :class:`Opcode`."""
         return OPCODES[self._opcode]
 
     @opcode.setter
@@ -428,10 +403,7 @@ cdef class Frame:
         self._opcode = Opcode(value)
 
     def __repr__(self):
-        data = self.payload if len(self.payload) <= 32 else self.payload[:29] + b"..."
-        flags = (("F", self.fin), ("1", self.rsv1), ("2", self.rsv2), ("3", self.rsv3))
-        bits = "".join(name for name, on in flags if on)
-        return f"<Frame {self.opcode.name} [{bits or '-'}] {len(self.payload)} bytes {data!r}>"
+        return frame_repr(self)
 
     def __eq__(self, other):
         if not isinstance(other, Frame):
@@ -503,12 +475,4 @@ def build_close(code, reason=""):
         ValueError: ``code`` may not be sent, or ``reason`` is too long.
         TypeError: ``code`` is not an integer or ``reason`` not a ``str``.
     """
-    code = PyNumber_Index(code)
-    if not isinstance(reason, str):
-        raise TypeError(f"reason must be a str, not {type(reason).__name__}")
-    if not is_valid_close_code(code):
-        raise ValueError(f"close code {code} may not be sent in a close frame")
-    data = reason.encode("utf-8")
-    if len(data) > 123:
-        raise ValueError(f"close reason must be at most 123 bytes in UTF-8, got {len(data)}")
-    return struct.pack("!H", code) + data
+    return encode_close(code, reason)

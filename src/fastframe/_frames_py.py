@@ -9,8 +9,9 @@ import struct
 import threading
 from typing import Any, Literal, Optional, Union
 
+from ._buffers import Buffer, byte_view, mask_key
 from ._mask_py import apply_mask
-from ._views import Buffer, byte_view, mask_key
+from ._shared import MAX_PAYLOAD_LENGTH, OPCODES, encode_close, frame_repr, header_repr, split_message
 from .enums import CloseCode, Opcode, is_valid_close_code
 from .errors import ProtocolError
 
@@ -26,15 +27,6 @@ __all__ = [
     "MAX_PAYLOAD_LENGTH",
     "OPCODES",
 ]
-
-#: Largest payload length a header can carry: the 64-bit length's MSB must be 0 (§5.2).
-MAX_PAYLOAD_LENGTH = (1 << 63) - 1
-
-#: Opcode members by value; None for the reserved opcodes.  Indexing a tuple
-#: is much cheaper than calling the enum.
-OPCODES: tuple[Optional[Opcode], ...] = tuple(
-    Opcode(value) if value in Opcode._value2member_map_ else None for value in range(16)
-)
 
 MaskArg = Union[None, Literal[True], Buffer]
 
@@ -77,11 +69,7 @@ class Header:
         self.mask = None
 
     def __repr__(self) -> str:
-        return (
-            f"Header(fin={self.fin}, rsv1={self.rsv1}, rsv2={self.rsv2}, rsv3={self.rsv3}, "
-            f"opcode={self.opcode}, masked={self.masked}, length={self.length}, "
-            f"mask={self.mask!r}, size={self.size})"
-        )
+        return header_repr(self)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Header):
@@ -343,24 +331,7 @@ def build_fragments(
     Raises:
         ValueError: ``opcode`` is not a data opcode or ``fragment_size`` < 1.
     """
-    if opcode != Opcode.TEXT and opcode != Opcode.BINARY:
-        raise ValueError(f"only TEXT and BINARY messages are fragmented, not opcode {opcode}")
-    if fragment_size < 1:
-        raise ValueError(f"fragment_size must be >= 1, got {fragment_size}")
-    view = memoryview(payload).cast("B") if type(payload) is not bytes else payload
-    length = len(view)
-    starts = range(0, length, fragment_size) if length else range(1)
-    last = starts[-1]
-    return [
-        build_frame(
-            opcode if start == 0 else Opcode.CONTINUATION,
-            view[start : start + fragment_size],
-            fin=start == last,
-            rsv1=rsv1 and start == 0,
-            mask=mask,
-        )
-        for start in starts
-    ]
+    return split_message(build_frame, opcode, payload, fragment_size, rsv1, mask)
 
 
 class Frame:
@@ -402,10 +373,7 @@ class Frame:
         self.rsv3 = bool(rsv3)
 
     def __repr__(self) -> str:
-        data = self.payload if len(self.payload) <= 32 else self.payload[:29] + b"..."
-        flags = (("F", self.fin), ("1", self.rsv1), ("2", self.rsv2), ("3", self.rsv3))
-        bits = "".join(name for name, on in flags if on)
-        return f"<Frame {self.opcode.name} [{bits or '-'}] {len(self.payload)} bytes {data!r}>"
+        return frame_repr(self)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Frame):
@@ -496,12 +464,4 @@ def build_close(code: int, reason: str = "") -> bytes:
         ValueError: ``code`` may not be sent, or ``reason`` is too long.
         TypeError: ``code`` is not an integer or ``reason`` not a ``str``.
     """
-    code = operator.index(code)
-    if not isinstance(reason, str):
-        raise TypeError(f"reason must be a str, not {type(reason).__name__}")
-    if not is_valid_close_code(code):
-        raise ValueError(f"close code {code} may not be sent in a close frame")
-    data = reason.encode("utf-8")
-    if len(data) > 123:
-        raise ValueError(f"close reason must be at most 123 bytes in UTF-8, got {len(data)}")
-    return struct.pack("!H", code) + data
+    return encode_close(code, reason)

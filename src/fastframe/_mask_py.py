@@ -9,8 +9,8 @@ applied to every fourth byte — four strided passes at C speed.
 Long data is masked in blocks of ``_BLOCK`` bytes, so that the strided
 temporaries stay small and a new payload is built with one allocation of its
 final size: two payload-sized buffers alive at once push glibc's heap past its
-trim threshold, and every call then pays a page fault per 4 KiB (measured: a
-1 MiB ``apply_mask`` took 1.9 ms with 480 faults, 1.16 ms with none).
+trim threshold, and every call then pays a page fault per 4 KiB (it shows in
+the ``apply_mask 1MiB`` case of bench/test_bench_mask.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from typing import Optional, Union
 
-from ._views import Buffer, byte_view, mask_key
+from ._buffers import Buffer, byte_view, mask_key, rotate_key
 
 __all__ = ["apply_mask", "mask_inplace", "KERNEL"]
 
@@ -29,8 +29,9 @@ __all__ = ["apply_mask", "mask_inplace", "KERNEL"]
 KERNEL = "python"
 
 
-# Measured crossover between the two methods (CPython 3.11, x86-64): the
-# integer XOR wins up to 1 KiB, which is 2**8 keys (see _xor).
+# Crossover between the two methods: the integer XOR wins up to 1 KiB, which
+# is 2**8 keys (see _xor); the 1KiB and 16KiB cases of bench/test_bench_mask.py
+# fall on either side of it.
 _INTEGER_XOR_UP_TO = 1024
 
 #: ``_REPEAT[i]`` is the bytes ``01 00 00 00`` repeated ``2**i`` times, as an
@@ -45,21 +46,17 @@ _REPEAT = [
 _MAX_OFFSET = sys.maxsize
 
 #: Bytes masked per round of strided passes; a multiple of 4, so every block
-#: starts at key phase 0.  64 KiB measured fastest from 256 KiB to 8 MiB.
+#: starts at key phase 0.  64 KiB was the fastest block from 256 KiB to 8 MiB
+#: of data (``apply_mask 1MiB`` in bench/test_bench_mask.py).
 _BLOCK = 64 * 1024
 
 #: ``_XOR_TABLES[k]`` is the ``bytes.translate`` table that XORs every byte
 #: with ``k``.  Built as integers (the identity table XORed with ``k`` in every
-#: byte), all 256 of them (64 KiB) cost about 0.2 ms at import.
+#: byte), all 256 of them (64 KiB) are made once, at import, by big-integer
+#: arithmetic in C rather than a loop over bytes.
 _IDENTITY_TABLE = int.from_bytes(bytes(range(256)), "little")
 _EVERY_BYTE_ONE = int.from_bytes(b"\x01" * 256, "little")
 _XOR_TABLES = [(_IDENTITY_TABLE ^ _EVERY_BYTE_ONE * byte).to_bytes(256, "little") for byte in range(256)]
-
-
-def _rotate_key(key: bytes, offset: int) -> bytes:
-    """The key as seen by a byte ``offset`` bytes into the payload (§5.3: key octet ``i MOD 4``)."""
-    phase = offset & 3
-    return key[phase:] + key[:phase] if phase else key
 
 
 def _xor(data: Buffer, key: bytes, length: int) -> bytes:
@@ -92,7 +89,8 @@ def _blocks(length: int) -> Iterator[tuple[int, int]]:
 
 def _translate_block(block: bytearray, key: bytes, start: int = 0, end: Optional[int] = None) -> None:
     """XOR ``block[start:end]`` in place with ``key``, one strided pass per key byte."""
-    # Unrolled: on a few KiB the loop and its slice objects cost 5%.
+    # Unrolled: on a few KiB a loop and its slice objects show in
+    # bench/test_bench_mask.py's 16KiB cases.
     block[start:end:4] = block[start:end:4].translate(_XOR_TABLES[key[0]])
     block[start + 1 : end : 4] = block[start + 1 : end : 4].translate(_XOR_TABLES[key[1]])
     block[start + 2 : end : 4] = block[start + 2 : end : 4].translate(_XOR_TABLES[key[2]])
@@ -128,7 +126,7 @@ def _xor_translate(buffer: Union[bytearray, memoryview], key: bytes) -> None:
             _translate_block(buffer, key, start, end)
     else:
         # A strided memoryview assignment copies byte by byte in a generic
-        # loop (measured 10x slower); a bytearray copy of each block is not.
+        # loop, far slower than a bytearray copy of each block.
         for start, end in _blocks(length):
             block = bytearray(buffer[start:end])
             _translate_block(block, key)
@@ -193,8 +191,11 @@ def mask_inplace(buffer: Buffer, mask: Buffer, offset: int = 0) -> None:
     length = len(target)
     if length == 0:
         return
-    if offset & 3:  # _rotate_key checks too; skipping its call saves ~50 ns of a 16-byte chunk's 0.85 us
-        key = _rotate_key(key, offset)
+    # rotate_key tests the phase too; testing it here skips the call in the
+    # usual case, phase 0, which shows on small chunks (mask_inplace 16B in
+    # bench/test_bench_mask.py).
+    if offset & 3:
+        key = rotate_key(key, offset)
     if length > _INTEGER_XOR_UP_TO:
         _xor_translate(target, key)
     else:

@@ -19,8 +19,8 @@ from libc.stdint cimport uint8_t
 from ._ckernels cimport ff_utf8_init, ff_utf8_is_valid
 from ._frames cimport Frame
 
-from ._frames import OPCODES
-from ._messages_py import Message
+from ._parser import FrameParser
+from ._shared import OPCODES, Message
 from .enums import CloseCode
 from .errors import ProtocolError
 
@@ -100,8 +100,8 @@ cdef extern from *:
 
 # Text up to this size is validated and decoded here; longer text goes to
 # CPython's decoder, whose word-at-a-time ASCII and Latin-1 loops win there
-# (measured: 19.6 against 38.3 ns per AI token, 21 against 19 ns for 64
-# ASCII bytes).
+# (the "FrameParser 1000 tokens" case of bench/test_bench_parser.py, with
+# fastframe-cython-messages, measures the short side).
 cdef enum:
     SHORT_TEXT = 64
 
@@ -135,7 +135,8 @@ cdef inline object _message(object opcode, object data, bint compressed):
     # Out of the garbage collector's sight, as CPython does for a tuple of
     # atoms: an Opcode, a str or bytes and a bool cannot lead back to the
     # message.  Tracked, a token stream's messages kept the collector
-    # running and cost a quarter of the time per message.
+    # running (see fastframe-cython-messages in bench/test_bench_parser.py's
+    # token stream).
     PyObject_GC_UnTrack(msg)
     return msg
 
@@ -174,8 +175,6 @@ cdef class MessageAssembler:
 
     def __init__(self, parser=None, *, bint decode_text=True):
         if parser is None:
-            from ._parser import FrameParser
-
             parser = FrameParser()
         self._parser = parser
         self._decode_text = decode_text

@@ -1,14 +1,16 @@
 """Whole messages from frames (RFC 6455 §5.4), pure twin of ``_messages``.
 
 Fragments are joined, text is decoded, control frames are passed through.
-:class:`Message` is shared by both backends.
+:class:`Message` is shared by both backends (it lives in ``_shared``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, Optional, Protocol, Union
+from typing import TYPE_CHECKING, Optional, Protocol
 
-from ._views import Buffer
+from ._buffers import Buffer
+from ._parser_py import FrameParser
+from ._shared import Message
 from .enums import CloseCode, Opcode
 from .errors import ProtocolError
 
@@ -16,25 +18,6 @@ if TYPE_CHECKING:
     from ._frames_py import Frame
 
 __all__ = ["Message", "MessageAssembler"]
-
-
-class Message(NamedTuple):
-    """A complete message, or a control frame.
-
-    Attributes:
-        opcode: TEXT or BINARY for data messages; CLOSE, PING or PONG for
-            control frames, which are delivered as they arrive, also between
-            the fragments of a data message (§5.4).
-        data: the payload: ``str`` for a text message when the assembler
-            decodes text, ``bytes`` otherwise.  A close frame's payload is
-            left as bytes: :func:`~fastframe.parse_close` reads it.
-        compressed: RSV1 was set on the message's first frame
-            (permessage-deflate, RFC 7692): ``data`` is the compressed bytes.
-    """
-
-    opcode: Opcode
-    data: Union[str, bytes]
-    compressed: bool = False
 
 
 # Skips NamedTuple's Python-level __new__ (and its argument parsing): a
@@ -69,8 +52,6 @@ class MessageAssembler:
 
     def __init__(self, parser: Optional[_Parser] = None, *, decode_text: bool = True) -> None:
         if parser is None:
-            from ._parser_py import FrameParser
-
             parser = FrameParser()
         self._parser = parser
         self._decode_text = decode_text

@@ -20,7 +20,7 @@ from ._ckernels cimport (
 )
 from ._frames cimport Frame
 
-from ._frames import OPCODES
+from ._shared import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE, OPCODES, check_limit
 from .enums import CloseCode
 from .errors import ProtocolError
 
@@ -33,11 +33,7 @@ __all__ = ["FrameParser", "DEFAULT_MAX_FRAME_SIZE", "DEFAULT_MAX_MESSAGE_SIZE"]
 ff_mask_init()
 ff_utf8_init()
 
-#: Default limit on one frame's payload: 1 MiB, as websockets' ``max_size``.
-DEFAULT_MAX_FRAME_SIZE = 1 << 20
-#: Default limit on a whole (possibly fragmented) data message: 1 MiB.
-DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
-
+# The C copy of _shared.UNLIMITED, which check_limit returns for None.
 cdef uint64_t UNLIMITED = (<uint64_t>1 << 63) - 1
 # A frame's payload buffer is allocated whole from its header up to this
 # size (no copy as it fills).  Past it, the buffer grows with what actually
@@ -50,18 +46,6 @@ cdef object _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 cdef object _INVALID_DATA = CloseCode.INVALID_DATA
 cdef object _MESSAGE_TOO_BIG = CloseCode.MESSAGE_TOO_BIG
 cdef object _INTERNAL_ERROR = CloseCode.INTERNAL_ERROR
-
-
-cdef uint64_t _check_limit(str name, object value) except? 0:
-    if value is None:
-        return UNLIMITED
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    if value >= UNLIMITED:
-        return UNLIMITED
-    return <uint64_t>value
 
 
 # The docstring opens with the signature and "--": inspect.signature() reads
@@ -128,21 +112,21 @@ cdef class FrameParser:
     cdef uint64_t _max_frame_size
     cdef uint64_t _max_message_size
     # A header split across feeds.
-    cdef uint8_t _hbuf[FF_MAX_HEADER]
-    cdef Py_ssize_t _hlen
+    cdef uint8_t _partial_header[FF_MAX_HEADER]
+    cdef Py_ssize_t _partial_size
     # The frame whose payload is arriving: `_payload` is a bytes object of
     # the announced length, filled (and unmasked) in place as chunks come;
     # nobody else holds it until the frame is complete.
     cdef bint _in_frame
-    cdef ff_header _h
+    cdef ff_header _header
     cdef bytes _payload
     cdef uint64_t _received
     # The data message in progress.
     cdef bint _in_message
     cdef bint _check_text
     cdef uint64_t _message_size
-    cdef uint32_t _utf8_state
-    cdef uint32_t _close_utf8_state  # a close frame may come mid-message
+    cdef uint32_t _utf8
+    cdef uint32_t _close_utf8  # a close frame may come mid-message
     cdef object _error
     cdef bint _parsing  # inside _parse: still set on entry if the last one was interrupted
 
@@ -150,19 +134,19 @@ cdef class FrameParser:
                  max_message_size=DEFAULT_MAX_MESSAGE_SIZE, bint allow_rsv1=False,
                  bint validate_utf8=True):
         self._client = client
-        self._max_frame_size = _check_limit("max_frame_size", max_frame_size)
-        self._max_message_size = _check_limit("max_message_size", max_message_size)
+        self._max_frame_size = check_limit("max_frame_size", max_frame_size)
+        self._max_message_size = check_limit("max_message_size", max_message_size)
         self._allow_rsv1 = allow_rsv1
         self._validate_utf8 = validate_utf8
-        self._hlen = 0
+        self._partial_size = 0
         self._in_frame = False
         self._payload = None
         self._received = 0
         self._in_message = False
         self._check_text = False
         self._message_size = 0
-        self._utf8_state = FF_UTF8_ACCEPT
-        self._close_utf8_state = FF_UTF8_ACCEPT
+        self._utf8 = FF_UTF8_ACCEPT
+        self._close_utf8 = FF_UTF8_ACCEPT
         self._error = None
         self._parsing = False
 
@@ -184,7 +168,7 @@ cdef class FrameParser:
     @property
     def buffered(self):
         """Bytes held for a frame that is not complete yet (header and payload); 0 after an error."""
-        return self._hlen + self._received
+        return self._partial_size + self._received
 
     def feed(self, data):
         """Parse the next bytes received from the peer.
@@ -238,7 +222,7 @@ cdef class FrameParser:
         exc.frames = frames
         self._error = exc
         # A failed connection reads nothing more: free what it held.
-        self._hlen = 0
+        self._partial_size = 0
         self._in_frame = False
         self._payload = None
         self._received = 0
@@ -249,19 +233,19 @@ cdef class FrameParser:
         cdef Py_ssize_t take
         cdef ff_header h
         cdef int r
-        if self._hlen:
+        if self._partial_size:
             # Complete the header split by the previous feed.  At most 14
             # bytes, so copying is cheaper than anything clever.
-            take = min(<Py_ssize_t>FF_MAX_HEADER - self._hlen, n)
-            memcpy(self._hbuf + self._hlen, p, <size_t>take)
-            r = ff_parse_header(self._hbuf, <size_t>(self._hlen + take), &h)
+            take = min(<Py_ssize_t>FF_MAX_HEADER - self._partial_size, n)
+            memcpy(self._partial_header + self._partial_size, p, <size_t>take)
+            r = ff_parse_header(self._partial_header, <size_t>(self._partial_size + take), &h)
             if r == FF_HEADER_NEED_MORE:
-                self._hlen += take
+                self._partial_size += take
                 return 0
             if r == FF_HEADER_BAD_LENGTH:
                 return self._fail(_PROTOCOL_ERROR, "payload length has its most significant bit set", frames)
-            pos = <Py_ssize_t>h.size - self._hlen
-            self._hlen = 0
+            pos = <Py_ssize_t>h.size - self._partial_size
+            self._partial_size = 0
             pos += self._begin_frame(&h, p + pos, n - pos, frames)
         while True:
             if self._in_frame:
@@ -272,8 +256,8 @@ cdef class FrameParser:
                 return 0
             r = ff_parse_header(p + pos, <size_t>(n - pos), &h)
             if r == FF_HEADER_NEED_MORE:
-                memcpy(self._hbuf, p + pos, <size_t>(n - pos))
-                self._hlen = n - pos
+                memcpy(self._partial_header, p + pos, <size_t>(n - pos))
+                self._partial_size = n - pos
                 return 0
             if r == FF_HEADER_BAD_LENGTH:
                 return self._fail(_PROTOCOL_ERROR, "payload length has its most significant bit set", frames)
@@ -314,7 +298,7 @@ cdef class FrameParser:
         if opcode != 0:
             self._message_size = 0
             self._check_text = opcode == 1 and self._validate_utf8 and not h.rsv1
-            self._utf8_state = FF_UTF8_ACCEPT
+            self._utf8 = FF_UTF8_ACCEPT
         if length > self._max_message_size - self._message_size:
             return self._fail(_MESSAGE_TOO_BIG, "message exceeds max_message_size", frames)
         self._message_size += length
@@ -330,9 +314,9 @@ cdef class FrameParser:
         cdef bint last = end == h.length
         if h.opcode < 8:
             if self._check_text:
-                if ff_utf8_validate(&self._utf8_state, payload + start, <size_t>(end - start)) != end - start:
+                if ff_utf8_validate(&self._utf8, payload + start, <size_t>(end - start)) != end - start:
                     return self._fail(_INVALID_DATA, "invalid UTF-8 in text message", frames)
-                if last and h.fin and self._utf8_state != FF_UTF8_ACCEPT:
+                if last and h.fin and self._utf8 != FF_UTF8_ACCEPT:
                     return self._fail(_INVALID_DATA, "text message ends inside a UTF-8 sequence", frames)
         elif h.opcode == 8:
             self._check_close_chunk(payload, start, end, last, frames)
@@ -349,15 +333,15 @@ cdef class FrameParser:
                 return self._fail(_PROTOCOL_ERROR, f"invalid close code {code}", frames)
         if self._validate_utf8:
             if start < 2:
-                self._close_utf8_state = FF_UTF8_ACCEPT
+                self._close_utf8 = FF_UTF8_ACCEPT
             if end > 2:
                 skip = start if start > 2 else 2
-                if ff_utf8_validate(&self._close_utf8_state, payload + skip, <size_t>(end - skip)) != end - skip:
+                if ff_utf8_validate(&self._close_utf8, payload + skip, <size_t>(end - skip)) != end - skip:
                     return self._fail(_INVALID_DATA, "invalid UTF-8 in close reason", frames)
         if last:
             if end == 1:
                 return self._fail(_PROTOCOL_ERROR, "close frame payload of 1 byte", frames)
-            if self._validate_utf8 and end > 2 and self._close_utf8_state != FF_UTF8_ACCEPT:
+            if self._validate_utf8 and end > 2 and self._close_utf8 != FF_UTF8_ACCEPT:
                 return self._fail(_INVALID_DATA, "invalid UTF-8 in close reason", frames)
         return 0
 
@@ -380,7 +364,7 @@ cdef class FrameParser:
                 self._check_payload(h, dst, 0, <uint64_t>length, frames)
             self._complete(h, payload, frames)
             return length
-        self._h = h[0]
+        self._header = h[0]
         self._payload = PyBytes_FromStringAndSize(
             NULL, length if length <= PREALLOCATE_UP_TO else max(avail, <Py_ssize_t>PREALLOCATE_UP_TO))
         self._received = 0
@@ -390,7 +374,7 @@ cdef class FrameParser:
     cdef Py_ssize_t _continue_frame(self, const uint8_t *p, Py_ssize_t avail,
                                     list frames) except -1:
         """Take the next payload bytes of the frame in progress; return bytes consumed."""
-        cdef ff_header *h = &self._h
+        cdef ff_header *h = &self._header
         cdef Py_ssize_t take = <Py_ssize_t>(h.length - self._received)
         if take > avail:
             take = avail

@@ -4,37 +4,21 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ._frames_py import OPCODES, Frame, Header, make_frame, parse_header
-from ._mask_py import _rotate_key, apply_mask
+from ._buffers import Buffer, byte_view, rotate_key
+from ._frames_py import Frame, Header, make_frame, parse_header
+from ._mask_py import apply_mask
+from ._shared import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE, OPCODES, UNLIMITED, check_limit
 from ._utf8_py import Utf8Validator
-from ._views import Buffer, byte_view
 from .enums import CloseCode, Opcode, is_valid_close_code
 from .errors import ProtocolError
 
 __all__ = ["FrameParser", "DEFAULT_MAX_FRAME_SIZE", "DEFAULT_MAX_MESSAGE_SIZE"]
-
-#: Default limit on one frame's payload: 1 MiB, as websockets' ``max_size``.
-DEFAULT_MAX_FRAME_SIZE = 1 << 20
-#: Default limit on a whole (possibly fragmented) data message: 1 MiB.
-DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
-_UNLIMITED = (1 << 63) - 1
 
 _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 _INVALID_DATA = CloseCode.INVALID_DATA
 _MESSAGE_TOO_BIG = CloseCode.MESSAGE_TOO_BIG
 _INTERNAL_ERROR = CloseCode.INTERNAL_ERROR
 _CLOSE = Opcode.CLOSE
-
-
-def check_limit(name: str, value: Optional[int]) -> int:
-    """Validate a size limit argument; None means no limit."""
-    if value is None:
-        return _UNLIMITED
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return min(value, _UNLIMITED)
 
 
 class FrameParser:
@@ -101,8 +85,8 @@ class FrameParser:
         "_max_message_size",
         "_message_size",
         "_parsing",
+        "_partial_header",
         "_payload",
-        "_pending",
         "_received",
         "_utf8",
         "_validate_utf8",
@@ -122,7 +106,7 @@ class FrameParser:
         self._max_message_size = check_limit("max_message_size", max_message_size)
         self._allow_rsv1 = bool(allow_rsv1)
         self._validate_utf8 = bool(validate_utf8)
-        self._pending = b""  # a partial header
+        self._partial_header = b""  # a header split across feeds
         self._header: Optional[Header] = None  # the frame whose payload is arriving
         self._payload = bytearray()
         self._received = 0
@@ -142,17 +126,17 @@ class FrameParser:
     @property
     def max_frame_size(self) -> Optional[int]:
         """Largest accepted frame payload in bytes (None: no limit)."""
-        return None if self._max_frame_size == _UNLIMITED else self._max_frame_size
+        return None if self._max_frame_size == UNLIMITED else self._max_frame_size
 
     @property
     def max_message_size(self) -> Optional[int]:
         """Largest accepted data message in bytes (None: no limit)."""
-        return None if self._max_message_size == _UNLIMITED else self._max_message_size
+        return None if self._max_message_size == UNLIMITED else self._max_message_size
 
     @property
     def buffered(self) -> int:
         """Bytes held for a frame that is not complete yet (header and payload); 0 after an error."""
-        return len(self._pending) + self._received
+        return len(self._partial_header) + self._received
 
     def feed(self, data: Buffer) -> list[Frame]:
         """Parse the next bytes received from the peer.
@@ -186,7 +170,7 @@ class FrameParser:
             self._error = exc
             exc.frames = frames
             # A failed connection reads nothing more: free what it held.
-            self._pending = b""
+            self._partial_header = b""
             self._header = None
             self._payload = bytearray()
             self._received = 0
@@ -194,9 +178,9 @@ class FrameParser:
         return frames
 
     def _parse(self, data: bytes, frames: list[Frame]) -> None:
-        if self._pending:
-            data = self._pending + data
-            self._pending = b""
+        if self._partial_header:
+            data = self._partial_header + data
+            self._partial_header = b""
         end = len(data)
         pos = 0
         while True:
@@ -204,7 +188,7 @@ class FrameParser:
             if header is None:
                 header = parse_header(data, pos)
                 if header is None:
-                    self._pending = data[pos:]
+                    self._partial_header = data[pos:]
                     return
                 self._check_header(header)
                 pos += header.size
@@ -326,4 +310,4 @@ class FrameParser:
 
 def _apply_mask_at(chunk: bytes, mask: bytes, offset: int) -> bytes:
     """Unmask a chunk that starts ``offset`` bytes into the payload."""
-    return apply_mask(chunk, _rotate_key(mask, offset))
+    return apply_mask(chunk, rotate_key(mask, offset))

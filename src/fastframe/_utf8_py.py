@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import codecs
 
-from ._views import Buffer, byte_view
+from ._buffers import Buffer, byte_view
 
 __all__ = ["validate_utf8", "Utf8Validator", "KERNEL"]
 

@@ -1,8 +1,9 @@
-"""Argument checking shared by the pure-Python twins.
+"""Buffer arguments and masking keys, as the pure-Python twins check and read them.
 
-The compiled modules apply the same rules in C (see ``_buffers.pxd``): any
-C-contiguous buffer is accepted and read as raw bytes; anything else is a
-:class:`TypeError`.
+``_buffers.pxd`` beside this file is the same for the compiled modules, in C:
+any C-contiguous buffer is accepted and read as raw bytes; anything else is a
+:class:`TypeError`.  Its error path calls :func:`byte_view`, so that both
+backends raise the same exception with the same message.
 """
 
 from __future__ import annotations
@@ -39,3 +40,9 @@ def mask_key(mask: object) -> bytes:
     if len(key) != 4:
         raise ValueError(f"mask must be 4 bytes, got {len(key)}")
     return key
+
+
+def rotate_key(key: bytes, offset: int) -> bytes:
+    """The key as seen by a byte ``offset`` bytes into the payload (§5.3: key octet ``i MOD 4``)."""
+    phase = offset & 3
+    return key[phase:] + key[:phase] if phase else key

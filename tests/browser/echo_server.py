@@ -104,7 +104,7 @@ def patched(library: str, backend: str) -> Iterator[bool]:
     with using_backend(backend):
         fastframe.patch(library)
     try:
-        yield fastframe.is_patched(library)
+        yield fastframe.integrations.is_patched(library)
     finally:
         fastframe.unpatch(library)
 

@@ -632,7 +632,8 @@ def table(results: list[dict[str, Any]], modes: list[str], sizes: Sizes, runs: i
         if entry is None:
             return ""
         if "median" in entry:
-            return f"{entry['median']:,.0f}"
+            spread = f" ({entry['spread']:.0%})" if len(entry["runs"]) > 1 else ""
+            return f"{entry['median']:,.0f}{spread}"
         return "n/a" if "skipped" in entry else "error"
 
     rows = {}
@@ -650,10 +651,33 @@ def table(results: list[dict[str, Any]], modes: list[str], sizes: Sizes, runs: i
         lines.append("| " + " | ".join(line) + " |")
     lines.append("")
     lines.append(
-        f"Medians of {runs} run(s); {sizes.tokens:,} tokens per stream; "
+        f"Medians of {runs} run(s), in parentheses the spread of the runs ((max - min) / median); "
+        f"{sizes.tokens:,} tokens per stream; "
         f"echoes: {', '.join(f'{n:,} x {s}' for s, n in sizes.echoes.items())} (or {sizes.echo_seconds:g} s)."
     )
+    lines += targets(rows)
     return "\n".join(lines)
+
+
+def targets(rows: dict[tuple[str, str], dict[str, dict[str, Any]]]) -> list[str]:
+    """Issue 9's end-to-end targets, each with its measured ratio, where this run measured both sides."""
+
+    def median(scenario: str, library: str, mode: str) -> Optional[float]:
+        return rows.get((scenario, library), {}).get(mode, {}).get("median")
+
+    checks = [
+        ("websockets client-bound tokens, patched / unpatched", 1.5, "tokens-client-bound", "websockets", "unpatched"),
+        ("websockets 16 B echo, patched / unpatched", 1.2, "echo-16B", "websockets", "unpatched"),
+        ("aiohttp client-bound tokens, patched / picows", 1.0, "tokens-client-bound", "picows", "unpatched"),
+    ]
+    lines = []
+    for label, target, scenario, reference, reference_mode in checks:
+        library = label.split()[0]
+        patched, base = median(scenario, library, "patched"), median(scenario, reference, reference_mode)
+        if patched and base:
+            verdict = "met" if patched / base >= target else "NOT met"
+            lines.append(f"- {label}: {patched / base:.2f} (target >= {target:g}): {verdict}")
+    return ["", "Targets (issue 9):", *lines] if lines else []
 
 
 if __name__ == "__main__":

@@ -545,6 +545,13 @@ def versions() -> dict[str, str]:
     return found
 
 
+def fastframe_backend() -> dict[str, Any]:
+    """The backend a patch builds on (the facade's selection), and its SIMD kernels."""
+    import fastframe
+
+    return {"backend": fastframe.BACKEND, "kernels": fastframe.KERNELS}
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         description="End to end WebSocket benchmark over loopback (server and client processes), "
@@ -601,6 +608,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "versions": versions(),
+            "fastframe": fastframe_backend(),
             "sizes": {"tokens": sizes.tokens, "echoes": sizes.echoes, "echo_seconds": sizes.echo_seconds},
             "runs": runs,
             "results": results,

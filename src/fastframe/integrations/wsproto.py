@@ -89,8 +89,9 @@ def _build(fp: ModuleType, api: Any) -> tuple[type, type]:
             self._ff_data = b""  # received bytes, read from _ff_pos on
             self._ff_pos = 0
             self._ff_more: list[bytes] = []  # bytes received since, joined when read
-            # The frame whose payload is arriving: (opcode, fin, length, key, received so far).
-            self._ff_frame: Optional[tuple[Any, bool, int, Optional[bytes], int]] = None
+            # The frame whose payload is arriving: (opcode, fin, length, key, received so far,
+            # the opcode its next event has: its own until a part was handed out, then CONTINUATION).
+            self._ff_frame: Optional[tuple[Any, bool, int, Optional[bytes], int, Any]] = None
             self._ff_message: Any = None  # the opcode of the data message in progress
             self._ff_decoder: Any = None  # its UTF-8 decoder, if it is text arriving in pieces
             self._ff_started = False
@@ -211,20 +212,19 @@ def _build(fp: ModuleType, api: Any) -> tuple[type, type]:
                         effective = opcode
                         control = first & 0x08
                     else:
-                        opcode, fin, length, key, received = current
-                        effective = continuation
+                        opcode, fin, length, key, received, effective = current
                         control = opcode >= 8
                     available = end - pos
                     if control:
                         # A control frame is read whole.
                         if available < length:
-                            self._ff_frame = (opcode, fin, length, key, received)
+                            self._ff_frame = (opcode, fin, length, key, received, effective)
                             break
                     take = length - received
                     if take > available:
                         take = available
                         if take == 0:
-                            self._ff_frame = (opcode, fin, length, key, received)
+                            self._ff_frame = (opcode, fin, length, key, received, effective)
                             break
                     payload: Any = data[pos : pos + take]
                     pos += take
@@ -236,12 +236,15 @@ def _build(fp: ModuleType, api: Any) -> tuple[type, type]:
                     finished = received == length
                     if extensions:
                         payload = self._ff_extension_payload(payload, finished, fin)
-                    self._ff_frame = None if finished else (opcode, fin, length, key, received)
+                    self._ff_frame = None if finished else (opcode, fin, length, key, received, continuation)
                     if control:
                         frame = new_frame(frame_type, (opcode, payload, finished, fin))
                         if opcode is close:
                             frame = self._process_close(frame)
+                            # Nothing is read after a close frame (RFC 6455 §5.5.1).
                             self._ff_done = True
+                            yield frame
+                            return
                         yield frame
                         continue
                     # wsproto's MessageDecoder: continuation rules, then text decoding.

@@ -207,7 +207,6 @@ def _build(fp: ModuleType, api: Any) -> tuple[type, type]:
                                 raise parse_failed("server received unexpected unmasked frame")
                             key = None
                         pos += size
-                        self._ff_pos = pos
                         received = 0
                         effective = opcode
                         control = first & 0x08
@@ -219,12 +218,14 @@ def _build(fp: ModuleType, api: Any) -> tuple[type, type]:
                         # A control frame is read whole.
                         if available < length:
                             self._ff_frame = (opcode, fin, length, key, received, effective)
+                            self._ff_pos = pos
                             break
                     take = length - received
                     if take > available:
                         take = available
                         if take == 0:
                             self._ff_frame = (opcode, fin, length, key, received, effective)
+                            self._ff_pos = pos
                             break
                     payload: Any = data[pos : pos + take]
                     pos += take

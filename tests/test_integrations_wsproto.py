@@ -289,16 +289,16 @@ def test_patch_and_unpatch_restore_the_exact_objects(backend):
         assert getattr(module, name) is original, name
 
 
-@pytest.mark.parametrize("version", ["1.2.0", "1.4.0", "0.15.0"])
+@pytest.mark.parametrize("version", ["1.1.0", "1.4.0", "0.15.0"])
 def test_unsupported_versions_are_refused_and_nothing_is_patched(backend, monkeypatch, version):
     real = importlib.metadata.version
     monkeypatch.setattr(importlib.metadata, "version", lambda name: version if name == "wsproto" else real(name))
-    with _patching.using_backend(backend.name), pytest.raises(IntegrationError, match=r"wsproto>=1\.3,<1\.4"):
+    with _patching.using_backend(backend.name), pytest.raises(IntegrationError, match=r"wsproto>=1\.2,<1\.4"):
         integration.patch()
     assert not integration.is_patched()
     for (module, name), original in ORIGINALS.items():
         assert getattr(module, name) is original, name
-    assert integration.SUPPORTED_VERSIONS == ">=1.3,<1.4"
+    assert integration.SUPPORTED_VERSIONS == ">=1.2,<1.4"
 
 
 IMPORT_ORDER = textwrap.dedent(

@@ -12,8 +12,9 @@ receive buffer after every frame.  The patch replaces:
   whole message (an incremental decoder only for messages that arrive in
   pieces).  Sending is wsproto's own code.
 - ``XorMaskerSimple`` with a masker over fastframe's ``mask_inplace``, with
-  wsproto's interface: ``process()`` returns a ``bytearray`` and the key
-  rotates between calls.  wsproto's ``_serialize_frame`` masks with it.
+  wsproto's interface: ``process()`` returns what the installed release's
+  does (a ``bytearray`` since 1.3, ``bytes`` in 1.2) and the key rotates
+  between calls.  wsproto's ``_serialize_frame`` masks with it.
 
 Behaviour is wsproto's own (RFC 6455 §5 as wsproto reads it): the same
 ``Frame`` events, with the part of a data frame that has arrived handed out as
@@ -29,6 +30,7 @@ read, as in wsproto.
 from __future__ import annotations
 
 import codecs
+import importlib.metadata
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any, Optional
@@ -38,11 +40,14 @@ from . import _patching
 __all__ = ["SUPPORTED_VERSIONS", "patch", "unpatch", "is_patched"]
 
 
-def _build(fp: ModuleType, api: Any) -> tuple[type, type]:
+def _build(fp: ModuleType, api: Any, *, legacy: bool) -> tuple[type, type]:
     """Build the replacement ``FrameProtocol`` and ``XorMaskerSimple`` on ``api``'s functions.
 
     The classes subclass wsproto's own, so ``isinstance`` checks and the
-    sending methods stay wsproto's.
+    sending methods stay wsproto's.  wsproto 1.2 (``legacy``) hands out the
+    payloads its masker and extensions return: ``bytes`` from a masked
+    frame, the ``bytearray`` of its buffer from an unmasked or empty one;
+    1.3 always ``bytes``, and its masker returns a ``bytearray``.
     """
     apply_mask = api.apply_mask
     mask_inplace = api.mask_inplace
@@ -68,7 +73,9 @@ def _build(fp: ModuleType, api: Any) -> tuple[type, type]:
         def __init__(self, masking_key: bytes | bytearray) -> None:
             self._masking_key = masking_key
 
-        def process(self, data: Any) -> bytearray:
+        def process(self, data: Any) -> Any:
+            if legacy and not data:
+                return data
             buffer = bytearray(data)
             if buffer:
                 key = self._masking_key
@@ -77,7 +84,7 @@ def _build(fp: ModuleType, api: Any) -> tuple[type, type]:
                 rotation = len(buffer) & 3
                 if rotation:
                     self._masking_key = key[rotation:] + key[:rotation]
-            return buffer
+            return bytes(buffer) if legacy else buffer
 
     class FrameProtocol(fp.FrameProtocol):  # type: ignore[misc,name-defined]
         """wsproto's ``FrameProtocol`` reading frames in one loop (RFC 6455 §5.2–5.6)."""
@@ -121,8 +128,23 @@ def _build(fp: ModuleType, api: Any) -> tuple[type, type]:
                 if found and not expected:
                     raise parse_failed("Reserved bit set unexpectedly")
 
-        def _ff_extension_payload(self, payload: bytes, finished: bool, fin: bool) -> bytes:
+        def _ff_extension_payload(self, payload: Any, finished: bool, fin: bool) -> Any:
             # wsproto's FrameDecoder.process_buffer, from the unmasked payload on.
+            if legacy:
+                for extension in self._ff_extensions:
+                    payload = extension.frame_inbound_payload_data(self, payload)
+                    if isinstance(payload, close_reason):
+                        raise parse_failed("error in extension", payload)
+                if finished:
+                    end = bytearray()
+                    for extension in self._ff_extensions:
+                        result = extension.frame_inbound_complete(self, fin)
+                        if isinstance(result, close_reason):
+                            raise parse_failed("error in extension", result)
+                        if result is not None:
+                            end += result
+                    payload += end
+                return payload
             data = bytearray(payload)
             for extension in self._ff_extensions:
                 result = extension.frame_inbound_payload_data(self, bytes(data))
@@ -233,6 +255,8 @@ def _build(fp: ModuleType, api: Any) -> tuple[type, type]:
                     if key is not None and take:
                         phase = received & 3
                         payload = apply_mask(payload, key[phase:] + key[:phase] if phase else key)
+                    elif legacy:
+                        payload = bytearray(payload)
                     received += take
                     finished = received == length
                     if extensions:
@@ -293,14 +317,15 @@ def _apply(patches: _patching.PatchSet) -> None:
     frame_protocol, connection, extensions = _patching.import_modules(
         "wsproto.frame_protocol", "wsproto.connection", "wsproto.extensions"
     )
-    protocol, masker = _build(frame_protocol, _patching.api())
+    version = _patching._version_tuple(importlib.metadata.version("wsproto"))
+    protocol, masker = _build(frame_protocol, _patching.api(), legacy=version < (1, 3))
     patches.replace(frame_protocol, "XorMaskerSimple", masker)
     # wsproto.connection and wsproto.extensions import FrameProtocol by name.
     for module in (frame_protocol, connection, extensions):
         patches.replace(module, "FrameProtocol", protocol)
 
 
-_integration = _patching.Integration("wsproto", "1.3", "1.4", _apply)
+_integration = _patching.Integration("wsproto", "1.2", "1.4", _apply)
 
 #: The wsproto releases this integration supports.
 SUPPORTED_VERSIONS: str = _integration.supported_versions

@@ -67,7 +67,7 @@ class Peer:
 
     Args:
         distribution: the library's name on PyPI (whose installed version is fetched).
-        tests: test paths inside the extracted sdist.
+        tests: test paths inside the extracted sdist (those a release lacks are left out).
         requirements: what the suite needs besides the library, as pip requirements.
         deselect: pytest node ids left out of both runs, each with the reason.
             Ideally empty: every entry is a test the patch is not proven against.
@@ -81,8 +81,9 @@ class Peer:
 
 #: Every library whose suite this runner knows, by the name fastframe.patch() takes.
 PEERS: dict[str, Peer] = {
-    # wsproto's sdist ships tests/; they need pytest (and h11, wsproto's own dependency).
-    "wsproto": Peer("wsproto", tests=("tests",), requirements=("pytest",)),
+    # wsproto's sdist ships its tests (in test/ up to 1.2.0, tests/ since 1.3.0); they
+    # need pytest (and h11, wsproto's own dependency).
+    "wsproto": Peer("wsproto", tests=("tests", "test"), requirements=("pytest",)),
 }
 
 #: pytest's JUnit ``<skipped type=...>`` for an expected failure.
@@ -354,7 +355,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for test, reason in peer.deselect.items():
         print(f"deselected in both runs: {test} ({reason})")
         args += ["--deselect", test]
-    paths = options.tests or list(peer.tests)
+    # The table lists the test paths of every release; a release has some of them.
+    paths = options.tests or [path for path in peer.tests if (root / path).exists()]
+    if not paths:
+        print(f"none of {', '.join(peer.tests)} is in {root}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="fastframe-peer-") as work:
         unpatched = run_suite(root, paths, pytest_args=args, workdir=Path(work), env=env)
         patched = run_suite(root, paths, patch=(options.library,), pytest_args=args, workdir=Path(work), env=env)

@@ -303,8 +303,12 @@ def compare(unpatched: Run, patched: Run, *, out: Any = None) -> int:
     diff = differences(unpatched.outcomes, patched.outcomes)
     if diff:
         print(f"{len(diff)} tests differ (unpatched -> patched):", file=out)
-        for test, before, after in diff:
+        # A run that stopped early has every test missing: its problem says more than the list.
+        shown = diff if status == 0 else diff[:10]
+        for test, before, after in shown:
             print(f"  {test}: {before} -> {after}", file=out)
+        if len(shown) < len(diff):
+            print(f"  ... and {len(diff) - len(shown)} more", file=out)
         status = max(status, 1)
     else:
         print("every test has the same outcome patched and unpatched", file=out)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import tarfile
 import textwrap
 
@@ -315,3 +317,11 @@ def test_plugin_patches_wsproto_before_the_suite_imports_it(pytester, monkeypatc
     assert state["backend"] == backend.name
     # The plugin undid its patch when the session ended.
     assert not integrations.is_patched("wsproto")
+
+
+def test_the_runner_imports_without_pytest(backend):
+    # pytest may be one of the suite's requirements that the runner installs first.
+    env = _environment(backend)
+    code = "import sys, fastframe.testing.peer; assert 'pytest' not in sys.modules, 'pytest imported'"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr

@@ -44,7 +44,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-from .plugin import PATCH_ENV, REPORT_ENV
+# Not from .plugin, which imports pytest: pytest may be a requirement this runner installs.
+from . import PATCH_ENV, REPORT_ENV
 
 __all__ = [
     "PEERS",

@@ -58,9 +58,8 @@ def _build(fp: ModuleType, api: Any, *, legacy: bool) -> tuple[type, type]:
     text = opcode_type.TEXT
     close = opcode_type.CLOSE
     # wsproto accepts exactly the opcodes of its Opcode enum (RFC 6455 §5.2).
-    opcodes: tuple[Any, ...] = tuple(
-        opcode_type(value) if value in opcode_type._value2member_map_ else None for value in range(16)
-    )
+    members = {int(member): member for member in opcode_type}
+    opcodes: tuple[Any, ...] = tuple(members.get(value) for value in range(16))
     parse_failed = fp.ParseFailed
     close_reason = fp.CloseReason
     invalid_data = close_reason.INVALID_FRAME_PAYLOAD_DATA

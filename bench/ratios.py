@@ -205,6 +205,17 @@ def targets() -> list[Target]:
         )
         for size in SIZES
     ]
+    # Issue 9: wsproto's FrameProtocol patched by fastframe against itself unpatched.
+    found += [
+        Target(
+            f"wsproto FrameProtocol {case}: patched (fastframe-cython) speedup over unpatched",
+            speedup(f"wsproto FrameProtocol {case}", "wsproto", ours="wsproto+fastframe-cython"),
+            5.0,
+            True,
+            "×",
+        )
+        for case in ("1000x16B masked", "64KiB masked")
+    ]
     return found
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import tarfile
 import textwrap
 
@@ -292,3 +294,34 @@ def test_install_requirements_installs_only_what_is_missing(monkeypatch, backend
     assert commands[0][-1] == "no-such-distribution-fastframe==1"
     assert peer.install_requirements(["pytest"]) == []
     assert len(commands) == 1
+
+
+def test_plugin_patches_wsproto_before_the_suite_imports_it(pytester, monkeypatch, backend):
+    from fastframe.integrations import _patching
+
+    monkeypatch.setattr(_patching, "_selected", backend)
+    report = pytester.path / "report.json"
+    monkeypatch.setenv(plugin.PATCH_ENV, "wsproto")
+    monkeypatch.setenv(plugin.REPORT_ENV, str(report))
+    pytester.makepyfile(
+        test_peer="""
+        from wsproto.connection import FrameProtocol
+
+        def test_the_suite_sees_the_patched_protocol():
+            assert FrameProtocol.__module__ == "fastframe.integrations.wsproto"
+        """
+    )
+    pytester.runpytest_inprocess("-p", "fastframe.testing.plugin").assert_outcomes(passed=1)
+    state = json.loads(report.read_text())
+    assert state["patched_at_start"] == state["patched_at_end"] == ["wsproto"]
+    assert state["backend"] == backend.name
+    # The plugin undid its patch when the session ended.
+    assert not integrations.is_patched("wsproto")
+
+
+def test_the_runner_imports_without_pytest(backend):
+    # pytest may be one of the suite's requirements that the runner installs first.
+    env = _environment(backend)
+    code = "import sys, fastframe.testing.peer; assert 'pytest' not in sys.modules, 'pytest imported'"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr

@@ -44,7 +44,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-from .plugin import PATCH_ENV, REPORT_ENV
+# Not from .plugin, which imports pytest: pytest may be a requirement this runner installs.
+from . import PATCH_ENV, REPORT_ENV
 
 __all__ = [
     "PEERS",
@@ -67,7 +68,7 @@ class Peer:
 
     Args:
         distribution: the library's name on PyPI (whose installed version is fetched).
-        tests: test paths inside the extracted sdist.
+        tests: test paths inside the extracted sdist (those a release lacks are left out).
         requirements: what the suite needs besides the library, as pip requirements.
         deselect: pytest node ids left out of both runs, each with the reason.
             Ideally empty: every entry is a test the patch is not proven against.
@@ -81,8 +82,9 @@ class Peer:
 
 #: Every library whose suite this runner knows, by the name fastframe.patch() takes.
 PEERS: dict[str, Peer] = {
-    # wsproto's sdist ships tests/; they need pytest (and h11, wsproto's own dependency).
-    "wsproto": Peer("wsproto", tests=("tests",), requirements=("pytest",)),
+    # wsproto's sdist ships its tests (in test/ up to 1.2.0, tests/ since 1.3.0); they
+    # need pytest (and h11, wsproto's own dependency).
+    "wsproto": Peer("wsproto", tests=("tests", "test"), requirements=("pytest",)),
 }
 
 #: pytest's JUnit ``<skipped type=...>`` for an expected failure.
@@ -302,8 +304,12 @@ def compare(unpatched: Run, patched: Run, *, out: Any = None) -> int:
     diff = differences(unpatched.outcomes, patched.outcomes)
     if diff:
         print(f"{len(diff)} tests differ (unpatched -> patched):", file=out)
-        for test, before, after in diff:
+        # A run that stopped early has every test missing: its problem says more than the list.
+        shown = diff if status == 0 else diff[:10]
+        for test, before, after in shown:
             print(f"  {test}: {before} -> {after}", file=out)
+        if len(shown) < len(diff):
+            print(f"  ... and {len(diff) - len(shown)} more", file=out)
         status = max(status, 1)
     else:
         print("every test has the same outcome patched and unpatched", file=out)
@@ -354,7 +360,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for test, reason in peer.deselect.items():
         print(f"deselected in both runs: {test} ({reason})")
         args += ["--deselect", test]
-    paths = options.tests or list(peer.tests)
+    # The table lists the test paths of every release; a release has some of them.
+    paths = options.tests or [path for path in peer.tests if (root / path).exists()]
+    if not paths:
+        print(f"none of {', '.join(peer.tests)} is in {root}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="fastframe-peer-") as work:
         unpatched = run_suite(root, paths, pytest_args=args, workdir=Path(work), env=env)
         patched = run_suite(root, paths, patch=(options.library,), pytest_args=args, workdir=Path(work), env=env)

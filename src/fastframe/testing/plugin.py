@@ -26,11 +26,7 @@ import pytest
 
 from .. import integrations
 from ..integrations import _patching
-
-#: The environment variable naming the libraries to patch, comma-separated.
-PATCH_ENV = "FASTFRAME_PATCH"
-#: The environment variable naming the file the plugin writes its JSON report to.
-REPORT_ENV = "FASTFRAME_PEER_REPORT"
+from . import PATCH_ENV, REPORT_ENV
 
 _state = pytest.StashKey[dict[str, Any]]()
 

@@ -45,21 +45,9 @@ from wsproto.events import (
 from wsproto.extensions import PerMessageDeflate
 
 from fastframe.integrations import IntegrationError, _patching, wsproto as integration
-from streams import (
-    BINARY,
-    CLOSE,
-    CONTINUATION,
-    PING,
-    PONG,
-    TEXT,
-    Spec,
-    byte_mutations,
-    encode_specs,
-    keys,
-    mask,
-    streams,
-    texts,
-)
+from support.encoder import mask
+from support.rfc import BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT
+from support.strategies import Spec, byte_mutations, encode_specs, keys, streams, texts
 
 #: What the patch replaces, as wsproto defines it.
 ORIGINALS = {

@@ -327,12 +327,15 @@ def protocol_cases(draw: Any) -> dict[str, Any]:
             data = draw(streams.byte_mutations(data))
     else:
         data = draw(streams.streams(client))
+    # Limits where they bite: the frame and message sizes of this stream, and their neighbours.
+    near = st.sampled_from(streams.limit_candidates(data))
     max_size: Any = draw(
         st.one_of(
             st.just(2**20),
             st.none(),
-            st.integers(0, 300),
-            st.tuples(st.one_of(st.none(), st.integers(0, 400)), st.one_of(st.none(), st.integers(0, 200))),
+            near,
+            near,
+            st.tuples(st.one_of(st.none(), near), st.one_of(st.none(), near)),
         )
     )
     chunks = draw(st.lists(st.integers(1, 64), max_size=12))

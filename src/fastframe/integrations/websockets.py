@@ -284,7 +284,8 @@ def _build_read_frame(api: Any, ws: dict[str, Any], legacy: ModuleType, original
             except _FastframeProtocolError:
                 header = None
             if header is not None:
-                opcode = opcodes[header.opcode]
+                code = header.opcode
+                opcode = opcodes[code]
                 length = header.length
                 start = header.size
                 stop = start + length
@@ -300,19 +301,26 @@ def _build_read_frame(api: Any, ws: dict[str, Any], legacy: ModuleType, original
                         data = bytes(buf[start:stop])
                     del buf[:stop]
                     internals._maybe_resume_transport()
-                    new_frame = new_frame_class(opcode, data, header.fin, header.rsv1, header.rsv2, header.rsv3)
-                    for extension in reversed(self.extensions):
-                        new_frame = extension.decode(new_frame, max_size=max_size)
-                    new_frame.check()
-                    # The legacy frame class as websockets' read_frame finds it.
-                    frame = legacy.Frame(
-                        new_frame.fin,
-                        new_frame.opcode,
-                        new_frame.data,
-                        new_frame.rsv1,
-                        new_frame.rsv2,
-                        new_frame.rsv3,
-                    )
+                    fin = header.fin
+                    extensions = self.extensions
+                    if code < 8 and not extensions and not (header.rsv1 or header.rsv2 or header.rsv3):
+                        # A data frame without extensions or reserved bits:
+                        # websockets' Frame.check() has nothing to refuse.
+                        frame = legacy.Frame(fin, opcode, data)
+                    else:
+                        new_frame = new_frame_class(opcode, data, fin, header.rsv1, header.rsv2, header.rsv3)
+                        for extension in reversed(extensions):
+                            new_frame = extension.decode(new_frame, max_size=max_size)
+                        new_frame.check()
+                        # The legacy frame class as websockets' read_frame finds it.
+                        frame = legacy.Frame(
+                            new_frame.fin,
+                            new_frame.opcode,
+                            new_frame.data,
+                            new_frame.rsv1,
+                            new_frame.rsv2,
+                            new_frame.rsv3,
+                        )
                     if self.debug:
                         self.logger.debug("< %s", frame)
                     return frame

@@ -674,3 +674,23 @@ def test_message_over_max_size_closes_as_websockets_does(patching, implementatio
         got = asyncio.run(_too_big(implementation))
     assert got == expected
     assert got[1] == 1009
+
+
+@pytest.mark.parametrize("side", [Side.SERVER, Side.CLIENT])
+def test_internal_error_while_reading_a_frame_closes_with_1011(patching, side):
+    # websockets' own tests make struct.unpack fail inside Frame.parse; the
+    # patched Protocol must meet that failure the same way (code 1011).
+    data = b"\x81\x80\x00\x00\x00\x00" if side is Side.SERVER else b"\x81\x00"
+
+    def run() -> tuple[Any, ...]:
+        protocol = Protocol(side, logger=logging.getLogger("fastframe.tests.websockets"))
+        with mock.patch("struct.unpack", side_effect=RuntimeError("BOOM")):
+            with mock.patch("secrets.token_bytes", return_value=b"\x01\x02\x03\x04"):
+                protocol.receive_data(data)
+        return _exc_record(protocol.parser_exc), protocol.data_to_send(), protocol.state
+
+    expected = run()
+    with patching():
+        got = run()
+    assert got == expected
+    assert expected[0] == (RuntimeError, "BOOM")

@@ -72,12 +72,18 @@ class Peer:
         requirements: what the suite needs besides the library, as pip requirements.
         deselect: pytest node ids left out of both runs, each with the reason.
             Ideally empty: every entry is a test the patch is not proven against.
+        args: pytest arguments for both runs.
+        sdist_has_tests: False if the sdist ships no tests: the runner then
+            needs ``--source``, a copy of the library's repository at the
+            release's tag (read-only; never vendored).
     """
 
     distribution: str
     tests: tuple[str, ...]
     requirements: tuple[str, ...] = ()
     deselect: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    args: tuple[str, ...] = ()
+    sdist_has_tests: bool = True
 
 
 #: Every library whose suite this runner knows, by the name fastframe.patch() takes.
@@ -85,6 +91,34 @@ PEERS: dict[str, Peer] = {
     # wsproto's sdist ships its tests (in test/ up to 1.2.0, tests/ since 1.3.0); they
     # need pytest (and h11, wsproto's own dependency).
     "wsproto": Peer("wsproto", tests=("tests", "test"), requirements=("pytest",)),
+    # websockets' sdist has no tests: --source points at a copy of its repository
+    # (git archive <tag> tests). The modules that cover framing, masking, the
+    # sans-I/O protocol, its client and server, extensions, and the asyncio,
+    # threading, trio and legacy implementations; not the proxy tests (they
+    # need mitmproxy and python-socks). Its tests are timing-based: on a busy
+    # machine set WEBSOCKETS_TESTS_TIMEOUT_FACTOR; --timeout stops a hung test.
+    "websockets": Peer(
+        "websockets",
+        tests=(
+            "tests/test_frames.py",
+            "tests/test_streams.py",
+            "tests/test_protocol.py",
+            "tests/test_client.py",
+            "tests/test_server.py",
+            "tests/test_connection.py",
+            "tests/test_utils.py",
+            "tests/test_exceptions.py",
+            "tests/extensions",
+            "tests/asyncio",
+            "tests/sync",
+            "tests/trio",
+            "tests/legacy",
+        ),
+        requirements=("pytest", "trio", "pytest-timeout"),
+        # Without hypothesis' plugin, which its suite does not use.
+        args=("--timeout=120", "-p", "no:hypothesispytest"),
+        sdist_has_tests=False,
+    ),
 }
 
 #: pytest's JUnit ``<skipped type=...>`` for an expected failure.
@@ -328,6 +362,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--cache-dir", type=Path, help=f"where sdists are kept (default: {cache_dir()})")
     parser.add_argument(
+        "--source",
+        type=Path,
+        metavar="DIR",
+        help="run the tests from this copy of the library's repository (at the release's tag) instead of its sdist",
+    )
+    parser.add_argument(
         "--backend",
         choices=("cython", "python"),
         help="the fastframe backend to patch with (python sets FASTFRAME_NO_EXTENSIONS=1 in both runs)",
@@ -346,7 +386,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{peer.distribution} is not installed here: install the version to test first", file=sys.stderr)
         return 2
     print(f"{peer.distribution} {version}: its own test suite, unpatched and patched by fastframe")
-    root = fetch_sdist(peer.distribution, version, options.cache_dir or cache_dir())
+    if options.source is not None:
+        root = options.source.resolve()
+    elif not peer.sdist_has_tests:
+        print(
+            f"{peer.distribution}'s sdist has no tests: pass --source DIR, a copy of its repository "
+            f"at the tag of {version} (e.g. git archive <tag> tests | tar -x -C DIR)",
+            file=sys.stderr,
+        )
+        return 2
+    else:
+        root = fetch_sdist(peer.distribution, version, options.cache_dir or cache_dir())
     if not options.no_install:
         installed = install_requirements(peer.requirements)
         if installed:
@@ -356,7 +406,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         env["FASTFRAME_NO_EXTENSIONS"] = "1"
     elif options.backend == "cython":
         env.pop("FASTFRAME_NO_EXTENSIONS", None)
-    args = list(pytest_args)
+    args = [*peer.args, *pytest_args]
     for test, reason in peer.deselect.items():
         print(f"deselected in both runs: {test} ({reason})")
         args += ["--deselect", test]

@@ -33,10 +33,10 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-import streams
 from fastframe import integrations
 from fastframe.integrations import _patching, websockets as integration
 from fastframe.integrations._patching import IntegrationError
+from support import decoder, encoder, rfc, strategies
 
 websockets = pytest.importorskip("websockets")
 try:
@@ -298,22 +298,22 @@ def _deflate_message(payload: bytes, pieces: int) -> list[bytes]:
 
 
 @st.composite
-def compressed_specs(draw: Any, client: bool) -> list[streams.Spec]:
+def compressed_specs(draw: Any, client: bool) -> list[strategies.Spec]:
     """Messages compressed with a fresh window each (no context takeover), some not compressed, pings between."""
-    specs: list[streams.Spec] = []
+    specs: list[strategies.Spec] = []
     for _ in range(draw(st.integers(1, 4))):
-        key = None if client else draw(streams.keys)
-        opcode = draw(st.sampled_from(streams.DATA_OPCODES))
-        payload = draw(streams.texts).encode() * draw(st.integers(1, 30))
+        key = None if client else draw(strategies.keys)
+        opcode = draw(st.sampled_from(rfc.DATA_OPCODES))
+        payload = draw(strategies.texts).encode() * draw(st.integers(1, 30))
         if draw(st.integers(0, 4)) == 0:
-            specs.append(streams.Spec(opcode, payload, key=key))
+            specs.append(strategies.Spec(opcode, payload, key=key))
             continue
         parts = _deflate_message(payload, draw(st.integers(1, 3)))
         for n, part in enumerate(parts):
             last = n == len(parts) - 1
-            specs.append(streams.Spec(opcode if n == 0 else streams.CONTINUATION, part, fin=last, rsv1=n == 0, key=key))
+            specs.append(strategies.Spec(opcode if n == 0 else rfc.CONTINUATION, part, fin=last, rsv1=n == 0, key=key))
             if not last and draw(st.booleans()):
-                specs.append(streams.Spec(streams.PING, b"p", key=key))
+                specs.append(strategies.Spec(rfc.PING, b"p", key=key))
     return specs
 
 
@@ -325,15 +325,15 @@ def protocol_cases(draw: Any) -> dict[str, Any]:
         specs = draw(compressed_specs(client))
         mutate = draw(st.sampled_from(("none", "spec", "bytes")))
         if mutate == "spec":
-            extra = draw(streams.mutated_specs(client))
+            extra = draw(strategies.mutated_specs(client))
             specs = specs + extra
-        data = streams.encode_specs(specs)
+        data = strategies.encode_specs(specs)
         if mutate == "bytes":
-            data = draw(streams.byte_mutations(data))
+            data = draw(strategies.byte_mutations(data))
     else:
-        data = draw(streams.streams(client))
+        data = draw(strategies.streams(client))
     # Limits where they bite: the frame and message sizes of this stream, and their neighbours.
-    near = st.sampled_from(streams.limit_candidates(data))
+    near = st.sampled_from(decoder.limit_candidates(data))
     max_size: Any = draw(
         st.one_of(
             st.just(2**20),
@@ -430,7 +430,7 @@ def test_protocol_differential_catches_a_corrupted_payload(backend, monkeypatch)
     case = {
         "client": False,
         "deflate": False,
-        "data": streams.encode_frame(streams.TEXT, b"hello", key=streams.MASK_KEY),
+        "data": encoder.encode_frame(rfc.TEXT, b"hello", key=rfc.MASK_KEY),
         "max_size": 2**20,
         "chunks": [],
         "eof": False,
@@ -449,21 +449,21 @@ def test_protocol_differential_catches_a_corrupted_payload(backend, monkeypatch)
 
 @pytest.mark.parametrize("client", [False, True])
 def test_protocol_stream_of_many_frames_in_one_chunk(patching, client):
-    key = None if client else streams.MASK_KEY
+    key = None if client else rfc.MASK_KEY
     specs = []
     for n in range(300):
-        specs.append(streams.Spec(streams.TEXT if n % 3 else streams.BINARY, f"token {n} ✓".encode(), key=key))
+        specs.append(strategies.Spec(rfc.TEXT if n % 3 else rfc.BINARY, f"token {n} ✓".encode(), key=key))
         if n % 50 == 7:
-            specs.append(streams.Spec(streams.PING, str(n).encode(), key=key))
+            specs.append(strategies.Spec(rfc.PING, str(n).encode(), key=key))
         if n % 40 == 11:
             specs += [
-                streams.Spec(streams.TEXT, b"frag", fin=False, key=key),
-                streams.Spec(streams.CONTINUATION, b"ment", fin=False, key=key),
-                streams.Spec(streams.CONTINUATION, b"ed", key=key),
+                strategies.Spec(rfc.TEXT, b"frag", fin=False, key=key),
+                strategies.Spec(rfc.CONTINUATION, b"ment", fin=False, key=key),
+                strategies.Spec(rfc.CONTINUATION, b"ed", key=key),
             ]
-    specs.append(streams.Spec(streams.CLOSE, streams.close_payload(1000, b"done"), key=key))
-    specs.append(streams.Spec(streams.TEXT, b"after close: discarded", key=key))
-    data = streams.encode_specs(specs)
+    specs.append(strategies.Spec(rfc.CLOSE, encoder.close_payload(1000, b"done"), key=key))
+    specs.append(strategies.Spec(rfc.TEXT, b"after close: discarded", key=key))
+    data = strategies.encode_specs(specs)
     case = {"client": client, "deflate": False, "data": data, "max_size": 2**20, "chunks": [], "eof": True}
     expected = run_protocol(case)
     with patching():

@@ -4,13 +4,15 @@
  * bytes 1-4 are a mask, byte 5 an offset; the rest is the payload.  Each
  * kernel is checked against a byte-at-a-time reference written here, on a
  * heap copy of exactly the payload's size so that ASan catches any access
- * one byte past either end.
+ * one byte past either end.  The SIMD level is passed to the kernels' *_at
+ * entry points, capped by the dispatcher to what this CPU runs.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ff_decode.h"
 #include "ff_header.h"
 #include "ff_mask.h"
 #include "ff_utf8.h"
@@ -46,24 +48,48 @@ static int ref_utf8_prefix(const uint8_t *p, size_t n, int *complete)
     return (int)n;
 }
 
-static int initialized_level = -1;
+/* A simple scalar decoder, strict by code point value (Unicode §3.9 D92):
+ * the number of code points, or -1 if p is not well-formed. */
+static long ref_decode(const uint8_t *p, size_t n, uint32_t *out)
+{
+    size_t i = 0;
+    long count = 0;
+    while (i < n) {
+        uint8_t b = p[i];
+        size_t len;
+        uint32_t cp, min;
+        if (b < 0x80) { len = 1; cp = b; min = 0; }
+        else if ((b & 0xE0) == 0xC0) { len = 2; cp = b & 0x1F; min = 0x80; }
+        else if ((b & 0xF0) == 0xE0) { len = 3; cp = b & 0x0F; min = 0x800; }
+        else if ((b & 0xF8) == 0xF0) { len = 4; cp = b & 0x07; min = 0x10000; }
+        else return -1;
+        if (i + len > n)
+            return -1;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return -1;
+        out[count++] = cp;
+        i += len;
+    }
+    return count;
+}
 
-static void init_level(int level)
+static int level_for(uint8_t selector)
 {
     static const char *caps[] = {"scalar", "sse2", "avx2", "avx512"};
-    if (level == initialized_level)
-        return;
-    setenv("FASTFRAME_SIMD", caps[level], 1);
-    ff_mask_init();
-    ff_utf8_init();
-    initialized_level = level;
+    int known;
+    return ff_cpu_cap_level(ff_cpu_best_level(), caps[selector & 3], &known);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 6)
         return 0;
-    init_level(data[0] & 3);
+    int level = level_for(data[0]);
     size_t shift = (data[0] >> 2) & 63;
     uint8_t mask[4] = {data[1], data[2], data[3], data[4]};
     size_t offset = data[5];
@@ -80,13 +106,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!src || !dst || !big)
         abort();
     memcpy(src, payload, n);
-    ff_mask(dst, src, n, mask, offset);
+    ff_mask_at(level, dst, src, n, mask, offset);
     for (size_t i = 0; i < n; i++)
         if (dst[i] != (uint8_t)(payload[i] ^ mask[(i + offset) & 3]))
             abort();
     uint8_t *inplace = big + shift;
     memcpy(inplace, payload, n);
-    ff_mask(inplace, inplace, n, mask, offset);
+    ff_mask_at(level, inplace, inplace, n, mask, offset);
     if (n && memcmp(inplace, dst, n) != 0)
         abort();
 
@@ -94,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int complete;
     int ref = ref_utf8_prefix(src, n, &complete);
     uint32_t state = FF_UTF8_ACCEPT;
-    size_t r = ff_utf8_validate(&state, src, n);
+    size_t r = ff_utf8_validate_at(level, &state, src, n);
     if (complete) {                      /* valid, ends on a boundary */
         if (r != n || state != FF_UTF8_ACCEPT)
             abort();
@@ -106,12 +132,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     size_t cut = n ? offset % (n + 1) : 0;
     uint32_t s2 = FF_UTF8_ACCEPT;
-    size_t r1 = ff_utf8_validate(&s2, src, cut);
+    size_t r1 = ff_utf8_validate_at(level, &s2, src, cut);
     size_t total = r1;
     if (r1 == cut && s2 != FF_UTF8_REJECT)
-        total = cut + ff_utf8_validate(&s2, src + cut, n - cut);
+        total = cut + ff_utf8_validate_at(level, &s2, src + cut, n - cut);
     if (total != r || s2 != state)
         abort();
+
+    /* Decoding: into an output of exactly the measured size (ASan sees a
+     * write past it), on any input; on valid input, the code points of the
+     * reference decoder, which must agree with the automaton on validity. */
+    uint32_t maxchar;
+    size_t count = ff_utf8_measure(src, n, &maxchar);
+    int width = maxchar <= 0xFF ? 1 : maxchar <= 0xFFFF ? 2 : 4;
+    void *units = malloc(count * (size_t)width);
+    uint32_t *want = malloc(n * sizeof(uint32_t));
+    if ((!units && count) || (!want && n))
+        abort();
+    size_t decoded = ff_utf8_decode(src, n, units, width, count);
+    long ref_count = ref_decode(src, n, want);
+    if ((ref_count >= 0) != (complete != 0))
+        abort();
+    if (ref_count >= 0) {
+        uint32_t top = 0;
+        for (long k = 0; k < ref_count; k++)
+            top = want[k] > top ? want[k] : top;
+        uint32_t want_max = top < 0x80 ? 0x7F : top < 0x100 ? 0xFF : top < 0x10000 ? 0xFFFF : 0x10FFFF;
+        if (decoded != count || count != (size_t)ref_count || maxchar != want_max)
+            abort();
+        for (size_t k = 0; k < count; k++) {
+            uint32_t c = width == 1 ? ((uint8_t *)units)[k] : width == 2 ? ((uint16_t *)units)[k] : ((uint32_t *)units)[k];
+            if (c != want[k])
+                abort();
+        }
+    } else if (decoded > count) {
+        abort();
+    }
+    free(units);
+    free(want);
 
     /* Header: parse from an exact-size copy; re-encode when minimal. */
     ff_header h;

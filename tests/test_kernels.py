@@ -1,30 +1,42 @@
 """The C kernels (``src/fastframe/_kernels``) on their own, on this CPU and on others.
 
-``tests/c/kernel_checks.c`` checks masking, UTF-8 validation and header
-parsing/building against references written from RFC 6455 §5.2-5.3 and
-RFC 3629 §4.  It runs here once per SIMD kernel, and cross-compiled under
-qemu-user on arm64 (the NEON kernel) and on s390x (a big-endian CPU), where
-the extension modules are never built on this machine.  The cross runs skip
-when the cross compiler or qemu is missing, unless
-``FASTFRAME_REQUIRE_CROSS=1`` (set by ``.ci/run``, which installs them).
+``tests/c/kernel_checks.c`` checks masking, UTF-8 validation and decoding,
+header parsing/building and the dispatcher's ``FASTFRAME_SIMD`` caps against
+references written from RFC 6455 §5.2-5.3, RFC 3629 §4 and Unicode §3.9.  It
+runs here once per SIMD cap, and cross-compiled under qemu-user on arm64
+(the NEON kernel) and on s390x (a big-endian CPU), where the extension
+modules are never built on this machine.  The cross runs skip when the cross
+compiler or qemu is missing, unless ``FASTFRAME_REQUIRE_CROSS=1`` (set by
+``.ci/run``, which installs them).
+
+Then the dispatcher as the compiled modules see it: the SIMD level it picks
+is the one this CPU's flags call for, an unknown ``FASTFRAME_SIMD`` value
+warns, and the compiled parser, frames and messages pass their tests under
+every cap this CPU has.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Optional
 
 import pytest
 
-pytestmark = pytest.mark.compiled
-
 KERNELS_DIR = Path(__file__).resolve().parents[1] / "src" / "fastframe" / "_kernels"
 SOURCE = Path(__file__).parent / "c" / "kernel_checks.c"
-CAPS = ["native", "scalar", "sse2", "avx2"]
+#: The FASTFRAME_SIMD values, narrowest first; "native" leaves it unset.
+LEVELS = ["scalar", "sse2", "avx2", "avx512"]
+CAPS = ["native", *LEVELS]
 
 #: (target, cross compiler, emulator, masking kernel expected, big-endian)
 CROSS_TARGETS = [
@@ -47,20 +59,64 @@ def _run(command: list[str], cap: str = "native") -> dict[str, object]:
     return result
 
 
+def _cpu_level() -> Optional[str]:
+    """The SIMD level this CPU's flags call for, on Linux x86-64; None elsewhere.
+
+    Read from ``/proc/cpuinfo``, where Linux lists only what the CPU has and
+    the OS enabled: AVX-512 F and BW (the kernels use both, and AVX2 in
+    their tails) give avx512, AVX2 gives avx2, and SSE2 is the x86-64
+    baseline.
+    """
+    if not sys.platform.startswith("linux") or platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            flags = set(line.partition(":")[2].split())
+            break
+    else:
+        return None
+    if {"avx512f", "avx512bw", "avx2"} <= flags:
+        return "avx512"
+    if "avx2" in flags:
+        return "avx2"
+    return "sse2"
+
+
+def _capped(cap: str, best: str) -> str:
+    """The level a FASTFRAME_SIMD cap leaves of the x86 level ``best``."""
+    return best if cap == "native" else LEVELS[min(LEVELS.index(cap), LEVELS.index(best))]
+
+
+def _env(cap: Optional[str], **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("FASTFRAME_SIMD", None)
+    env.pop("FASTFRAME_NO_EXTENSIONS", None)
+    if cap is not None and cap != "native":
+        env["FASTFRAME_SIMD"] = cap
+    env.update(extra)
+    return env
+
+
 @pytest.fixture(scope="module")
 def native_program(c_program: Callable[[str], Path]) -> Path:
     """kernel_checks.c built with this Python's C compiler."""
     return c_program("kernel_checks")
 
 
+@pytest.mark.compiled
 @pytest.mark.parametrize("cap", CAPS)
 def test_kernels_on_this_cpu(native_program: Path, cap: str) -> None:
     """Every kernel this CPU runs (capped by FASTFRAME_SIMD) agrees with the references."""
     result = _run([str(native_program)], cap)
     if cap == "scalar":
         assert result["mask_kernel"] == "scalar" and result["utf8_kernel"] == "scalar", result
+    best = _cpu_level()
+    if best is not None:
+        level = _capped(cap, best)
+        assert (result["level"], result["mask_kernel"], result["utf8_kernel"]) == (level, level, level), result
 
 
+@pytest.mark.compiled
 @pytest.mark.parametrize(("target", "compiler", "emulator", "mask_kernel", "big_endian"), CROSS_TARGETS)
 def test_kernels_on_other_architectures(
     tmp_path: Path, target: str, compiler: str, emulator: str, mask_kernel: str, big_endian: bool
@@ -85,3 +141,138 @@ def test_kernels_on_other_architectures(
     assert result["big_endian"] is big_endian, result
     # The scalar cap must reach the portable path on that CPU too.
     assert _run([emulator, str(program)], "scalar")["mask_kernel"] == "scalar"
+
+
+# --- the dispatcher as the compiled modules see it ---------------------------
+
+_PROBE = textwrap.dedent(
+    """
+    import json, warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        import fastframe
+    print(json.dumps({
+        "backend": fastframe.BACKEND,
+        "kernels": fastframe.KERNELS,
+        "warnings": [[w.category.__name__, str(w.message), w.filename] for w in caught],
+    }))
+    """
+)
+
+
+def _probe(cap: Optional[str], backend_name: str = "cython") -> dict[str, object]:
+    """Import fastframe in a fresh interpreter under a FASTFRAME_SIMD value."""
+    extra = {"FASTFRAME_NO_EXTENSIONS": "1"} if backend_name == "python" else {}
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=_env(cap, **extra), capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result: dict[str, object] = json.loads(proc.stdout)
+    assert result["backend"] == backend_name, result
+    return result
+
+
+@cache
+def _native_kernels() -> dict[str, object]:
+    """fastframe.KERNELS of the compiled backend with FASTFRAME_SIMD unset."""
+    kernels = _probe(None)["kernels"]
+    assert isinstance(kernels, dict)
+    return kernels
+
+
+@pytest.mark.compiled
+@pytest.mark.skipif(_cpu_level() is None, reason="reads the CPU flags from /proc/cpuinfo (Linux x86-64)")
+def test_simd_level_matches_the_cpu() -> None:
+    """Uncapped, the compiled backend runs the widest kernels this CPU's flags allow.
+
+    A dispatcher that misreads a CPUID bit (AVX-512 BW from the wrong
+    register, say) still passes every correctness test, on narrower
+    kernels: only this comparison with the flags the OS reports catches it.
+    """
+    level = _cpu_level()
+    assert _native_kernels() == {"mask": level, "utf8": level}
+
+
+@pytest.mark.parametrize(
+    ("value", "known"),
+    [("avx-2", False), ("AVX2", False), ("neon", False), ("avx512 ", False), ("", True), *((v, True) for v in LEVELS)],
+    ids=repr,
+)
+def test_unknown_simd_value_warns(backend: SimpleNamespace, value: str, known: bool) -> None:
+    """An unknown FASTFRAME_SIMD value is a RuntimeWarning at import, naming the accepted ones.
+
+    It caps nothing, as before; a known value (or an empty one) is silent.
+    The pure backend has no SIMD kernels and never reads FASTFRAME_SIMD, so
+    no value, known or not, makes it warn.
+    """
+    result = _probe(value, backend.name)
+    warnings = result["warnings"]
+    assert isinstance(warnings, list)
+    if backend.name == "python":
+        assert warnings == [] and result["kernels"] == {"mask": "python", "utf8": "python"}, result
+        return
+    if known:
+        assert warnings == [], result
+        return
+    assert len(warnings) == 1, result
+    category, message, filename = warnings[0]
+    assert category == "RuntimeWarning", result
+    assert repr(value) in message and all(name in message for name in LEVELS), message
+    # It points at the line that imported fastframe, not into importlib.
+    assert filename == "<string>", result
+    assert result["kernels"] == _native_kernels(), "an unknown value must cap nothing"
+
+
+#: Slices of the compiled parser, frames and messages tests that push payloads
+#: through the kernels (masking from 64 bytes, UTF-8 runs from 32 bytes); the
+#: property and oracle tests stay out, they run uncapped in the main suite.
+_CAPPED_TESTS = ["tests/test_parser.py", "tests/test_frames.py", "tests/test_messages.py"]
+_CAPPED_DESELECT = "not property and not agree and not against and not Oracle and not reference"
+
+_CAPPED_RUN = textwrap.dedent(
+    """
+    import json, sys
+    import fastframe, pytest
+
+    expected = json.loads(sys.argv[1])
+    assert fastframe.KERNELS == expected, (fastframe.KERNELS, expected)
+    sys.exit(pytest.main(sys.argv[2:]))
+    """
+)
+
+
+@pytest.mark.compiled
+@pytest.mark.parametrize("cap", LEVELS)
+def test_compiled_modules_under_each_cap(cap: str) -> None:
+    """_parser, _frames and _messages pass a slice of their tests at every SIMD level this CPU has.
+
+    In the main run they only ever see the widest kernels; FASTFRAME_SIMD is
+    read once per process, hence a fresh one per cap.
+    """
+    best = _native_kernels()["mask"]
+    assert isinstance(best, str)
+    if best not in LEVELS:
+        pytest.skip(f"the masking kernel here is {best}: the caps are x86 levels")
+    if LEVELS.index(cap) > LEVELS.index(best):
+        pytest.skip(f"this CPU runs {best}, not {cap}")
+    root = Path(__file__).resolve().parents[1]
+    command = [
+        sys.executable,
+        "-c",
+        _CAPPED_RUN,
+        json.dumps({"mask": cap, "utf8": cap}),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--backend",
+        "cython",
+        "-m",
+        "not slow",
+        "-k",
+        _CAPPED_DESELECT,
+        *_CAPPED_TESTS,
+    ]
+    proc = subprocess.run(command, cwd=root, env=_env(cap), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+    assert " passed" in proc.stdout and " failed" not in proc.stdout, proc.stdout[-2000:]

@@ -1,6 +1,7 @@
 # The C kernels in _kernels/, declared once for every compiled module.
 # Each module that cimports a name here #includes its header: the kernels are
-# static inline, and each module picks its SIMD kernels at import (*_init).
+# static inline.  No init call: the kernels consult one dispatcher
+# (ff_cpu.h, ff_cpu_level), which chooses the SIMD level on first use.
 
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 
@@ -18,19 +19,25 @@ cdef extern from "ff_header.h":
         FF_HEADER_NEED_MORE
         FF_HEADER_BAD_LENGTH
 
+cdef extern from "ff_cpu.h":
+    int ff_cpu_cap_unknown()
+    const char *FF_SIMD_CAPS
+
 cdef extern from "ff_mask.h":
-    void ff_mask_init()
     void ff_mask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *mask, size_t offset) nogil
-    const char *ff_mask_kernel_name
+    const char *ff_mask_kernel_name()
 
 cdef extern from "ff_utf8.h":
-    void ff_utf8_init()
     size_t ff_utf8_validate(uint32_t *state, const uint8_t *p, size_t n) nogil
     int ff_utf8_is_valid(const uint8_t *p, size_t n) nogil
-    const char *ff_utf8_kernel_name
+    const char *ff_utf8_kernel_name()
     enum:
         FF_UTF8_ACCEPT
         FF_UTF8_REJECT
+
+cdef extern from "ff_decode.h":
+    # A new str (the kind its widest character needs) from valid UTF-8.
+    object ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
 
 # Masking releases the GIL from this size (apply_mask, mask_inplace,
 # build_frame): releasing and retaking it costs about as much as masking a

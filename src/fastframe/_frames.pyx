@@ -18,7 +18,7 @@ from libc.string cimport memcpy
 from ._buffers cimport get_buffer, load_mask
 from ._ckernels cimport (
     FF_HEADER_BAD_LENGTH, FF_HEADER_NEED_MORE, FF_MAX_HEADER, MASK_GIL_RELEASE_SIZE, ff_build_header,
-    ff_close_code_valid, ff_header, ff_mask, ff_mask_init, ff_parse_header, ff_utf8_init, ff_utf8_is_valid,
+    ff_close_code_valid, ff_header, ff_mask, ff_parse_header, ff_utf8_is_valid,
 )
 
 import os
@@ -48,8 +48,6 @@ __all__ = [
     "OPCODES",
 ]
 
-ff_mask_init()
-ff_utf8_init()
 
 cdef dict _CLOSE_CODES = {int(member): member for member in CloseCode}
 cdef object _NO_STATUS_RCVD = CloseCode.NO_STATUS_RCVD

@@ -1,8 +1,8 @@
 # cython: language_level=3, freethreading_compatible=True
 """WebSocket payload masking (RFC 6455 §5.3), compiled twin of ``_mask_py``.
 
-The XOR runs in the SIMD kernel chosen at import (``KERNEL``); see
-``_kernels/ff_mask.h``.
+The XOR runs in the SIMD kernel the dispatcher chose (``KERNEL``); see
+``_kernels/ff_mask.h`` and ``_kernels/ff_cpu.h``.
 """
 
 from cpython.buffer cimport PyBuffer_Release
@@ -14,7 +14,7 @@ from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.stdint cimport uint8_t
 
 from ._buffers cimport get_buffer, load_mask
-from ._ckernels cimport MASK_GIL_RELEASE_SIZE, ff_mask, ff_mask_init, ff_mask_kernel_name
+from ._ckernels cimport FF_SIMD_CAPS, MASK_GIL_RELEASE_SIZE, ff_cpu_cap_unknown, ff_mask, ff_mask_kernel_name
 
 cdef extern from *:
     """
@@ -32,9 +32,35 @@ __all__ = ["apply_mask", "mask_inplace", "KERNEL"]
 # The default offset, and the same object as every small 0.
 cdef object _ZERO = 0
 
-ff_mask_init()
 #: Name of the masking kernel this CPU runs: avx512, avx2, sse2, neon or scalar.
-KERNEL = ff_mask_kernel_name.decode("ascii")
+KERNEL = ff_mask_kernel_name().decode("ascii")
+
+# Warned here only: importing fastframe (the package, before any of its
+# modules) selects the backend, whose first compiled module is this one, so
+# the warning comes once per process; the other modules read the same value.
+if ff_cpu_cap_unknown():
+    import os
+    import sys
+    import warnings
+
+    # Point at the line that imported fastframe, past the import machinery
+    # and the package (this module runs no Python frame of its own).
+    _frame = sys._getframe(0)
+    _level = 1
+    while _frame.f_back is not None and (
+        _frame.f_code.co_filename.startswith("<frozen importlib")
+        or _frame.f_globals.get("__name__", "").partition(".")[0] in ("importlib", "fastframe")
+    ):
+        _frame = _frame.f_back
+        _level += 1
+    del _frame
+    warnings.warn(
+        f"FASTFRAME_SIMD={os.environ.get('FASTFRAME_SIMD')!r} is not one of {FF_SIMD_CAPS.decode('ascii')}: "
+        "the SIMD kernels are not capped",
+        RuntimeWarning,
+        stacklevel=_level,
+    )
+    del _level
 
 
 cdef inline Py_ssize_t _check_offset(object offset) except -1:

@@ -16,7 +16,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
 from libc.stdint cimport uint8_t
 
-from ._ckernels cimport ff_utf8_init, ff_utf8_is_valid
+from ._ckernels cimport ff_str_from_valid_utf8, ff_utf8_is_valid
 from ._frames cimport Frame
 
 from ._parser import FrameParser
@@ -44,68 +44,12 @@ cdef extern from *:
     """
     void ff_tuple_init_hash(object t)
 
-cdef extern from *:
-    """
-    /* A str from UTF-8 already known to be valid, in one allocation of the
-     * right kind.  CPython's decoder guesses ASCII first and starts over
-     * with a resizable writer at the first other character, which costs a
-     * token of " café" twice what it costs here.  The kind is read off the
-     * largest byte: lead bytes C2-C3 give code points up to U+00FF, C4-EF up
-     * to U+FFFF, F0-F4 beyond; a continuation byte (80-BF) never raises it
-     * past its own lead.  Valid input only: nothing is checked. */
-    static PyObject *ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
-    {
-        uint8_t top = 0;
-        Py_ssize_t continuations = 0;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            top = p[i] > top ? p[i] : top;
-            continuations += (p[i] & 0xC0) == 0x80;
-        }
-        if (top < 0x80) {
-            PyObject *s = PyUnicode_New(n, 0x7F);
-            if (s != NULL)
-                memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)n);
-            return s;
-        }
-        Py_UCS4 maxchar = top < 0xC4 ? 0xFF : top < 0xF0 ? 0xFFFF : 0x10FFFF;
-        PyObject *s = PyUnicode_New(n - continuations, maxchar);
-        if (s == NULL)
-            return NULL;
-        int kind = PyUnicode_KIND(s);
-        void *data = PyUnicode_DATA(s);
-        Py_ssize_t j = 0;
-        for (Py_ssize_t i = 0; i < n; j++) {
-            uint8_t b = p[i];
-            Py_UCS4 c;
-            if (b < 0x80) {
-                c = b;
-                i += 1;
-            } else if (b < 0xE0) {
-                c = ((Py_UCS4)(b & 0x1F) << 6) | (p[i + 1] & 0x3F);
-                i += 2;
-            } else if (b < 0xF0) {
-                c = ((Py_UCS4)(b & 0x0F) << 12) | ((Py_UCS4)(p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F);
-                i += 3;
-            } else {
-                c = ((Py_UCS4)(b & 0x07) << 18) | ((Py_UCS4)(p[i + 1] & 0x3F) << 12) |
-                    ((Py_UCS4)(p[i + 2] & 0x3F) << 6) | (p[i + 3] & 0x3F);
-                i += 4;
-            }
-            PyUnicode_WRITE(kind, data, j, c);
-        }
-        return s;
-    }
-    """
-    object ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
-
 # Text up to this size is validated and decoded here; longer text goes to
 # CPython's decoder, whose word-at-a-time ASCII and Latin-1 loops win there
 # (the "FrameParser 1000 tokens" case of bench/test_bench_parser.py, with
 # fastframe-cython-messages, measures the short side).
 cdef enum:
     SHORT_TEXT = 64
-
-ff_utf8_init()
 
 __all__ = ["Message", "MessageAssembler"]
 

@@ -15,8 +15,8 @@ from libc.string cimport memcpy
 
 from ._buffers cimport get_buffer
 from ._ckernels cimport (
-    FF_HEADER_BAD_LENGTH, FF_HEADER_NEED_MORE, FF_MAX_HEADER, FF_UTF8_ACCEPT, FF_UTF8_REJECT, ff_close_code_valid,
-    ff_header, ff_mask, ff_mask_init, ff_parse_header, ff_utf8_init, ff_utf8_validate,
+    FF_HEADER_BAD_LENGTH, FF_HEADER_NEED_MORE, FF_MAX_HEADER, FF_UTF8_ACCEPT, ff_close_code_valid, ff_header,
+    ff_mask, ff_parse_header, ff_utf8_validate,
 )
 from ._frames cimport Frame
 
@@ -29,9 +29,6 @@ cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
 
 __all__ = ["FrameParser", "DEFAULT_MAX_FRAME_SIZE", "DEFAULT_MAX_MESSAGE_SIZE"]
-
-ff_mask_init()
-ff_utf8_init()
 
 # The C copy of _shared.UNLIMITED, which check_limit returns for None.
 cdef uint64_t UNLIMITED = (<uint64_t>1 << 63) - 1

@@ -9,7 +9,7 @@ from cpython.bytes cimport PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SI
 from libc.stdint cimport uint8_t, uint32_t
 
 from ._buffers cimport get_buffer
-from ._ckernels cimport FF_UTF8_ACCEPT, FF_UTF8_REJECT, ff_utf8_init, ff_utf8_kernel_name, ff_utf8_validate
+from ._ckernels cimport FF_UTF8_ACCEPT, FF_UTF8_REJECT, ff_utf8_kernel_name, ff_utf8_validate
 
 
 __all__ = ["validate_utf8", "Utf8Validator", "KERNEL"]
@@ -17,9 +17,8 @@ __all__ = ["validate_utf8", "Utf8Validator", "KERNEL"]
 cdef enum:
     GIL_RELEASE_SIZE = 256 * 1024
 
-ff_utf8_init()
 #: Name of the ASCII kernel this CPU runs: avx512, avx2, sse2 or scalar.
-KERNEL = ff_utf8_kernel_name.decode("ascii")
+KERNEL = ff_utf8_kernel_name().decode("ascii")
 
 
 cdef inline size_t _run(uint32_t *state, const uint8_t *p, Py_ssize_t n) noexcept:

@@ -1,7 +1,10 @@
-/* Checks the three C kernels against references written here from the
+/* Checks the C kernels against references written here from the
  * specifications, not from the kernels: masking against RFC 6455 §5.3,
- * UTF-8 against RFC 3629 §4 (the well-formed byte sequences, as a table of
- * ranges), headers against the §5.2 layout.  Portable C, so that the same
+ * UTF-8 validation against RFC 3629 §4 (the well-formed byte sequences, as a
+ * table of ranges), UTF-8 decoding against a decoder that computes each code
+ * point and rejects overlong forms, surrogates and values past U+10FFFF by
+ * value (Unicode §3.9, D92), headers against the §5.2 layout, and the SIMD
+ * dispatcher's FASTFRAME_SIMD caps against a table.  Portable C, so that the same
  * program runs natively and, cross-compiled, under qemu-user on arm64
  * (NEON) and on a big-endian CPU (s390x), where the extension modules are
  * never built here.
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ff_decode.h"
 #include "ff_header.h"
 #include "ff_mask.h"
 #include "ff_utf8.h"
@@ -136,6 +140,79 @@ static size_t ref_utf8(const uint8_t *p, size_t n, int *complete)
     return n;
 }
 
+/* ---- UTF-8 decoding: Unicode §3.9 D92, by code point value --------------- */
+
+/* Decodes p[0..n) into out (room for n code points); returns their number,
+ * or -1 if p is not well-formed UTF-8.  Written from the definition by
+ * value, not from the byte ranges the validator's references use. */
+static long ref_decode(const uint8_t *p, size_t n, uint32_t *out)
+{
+    size_t i = 0;
+    long count = 0;
+    while (i < n) {
+        uint8_t b = p[i];
+        size_t len;
+        uint32_t cp, min;
+        if (b < 0x80) len = 1, cp = b, min = 0;
+        else if ((b & 0xE0) == 0xC0) len = 2, cp = b & 0x1F, min = 0x80;
+        else if ((b & 0xF0) == 0xE0) len = 3, cp = b & 0x0F, min = 0x800;
+        else if ((b & 0xF8) == 0xF0) len = 4, cp = b & 0x07, min = 0x10000;
+        else return -1;
+        if (i + len > n)
+            return -1;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return -1;
+        out[count++] = cp;
+        i += len;
+    }
+    return count;
+}
+
+#define DECODE_MAX 700
+#define DECODE_GUARD 16
+
+/* The decoder against ref_decode on valid input; on any input, it stays
+ * within the output measured for it (guard bytes) and the validator agrees
+ * with ref_decode on what is valid. */
+static void check_decode_one(const uint8_t *p, size_t n, const char *what)
+{
+    static uint32_t want[DECODE_MAX];
+    static uint8_t buf[4 * DECODE_MAX + 2 * DECODE_GUARD];
+    if (n > DECODE_MAX)
+        exit(2);
+    long ref = ref_decode(p, n, want);
+    CHECK((ref >= 0) == ff_utf8_is_valid(p, n), "%s: n=%zu reference decoder valid=%d", what, n, ref >= 0);
+    uint32_t maxchar;
+    size_t count = ff_utf8_measure(p, n, &maxchar);
+    int width = maxchar <= 0xFF ? 1 : maxchar <= 0xFFFF ? 2 : 4;
+    uint8_t *out = buf + DECODE_GUARD;
+    memset(buf, 0xA5, sizeof buf);
+    size_t got = ff_utf8_decode(p, n, out, width, count);
+    int guards = 1;
+    for (size_t i = 0; i < DECODE_GUARD; i++)
+        guards &= buf[i] == 0xA5 && out[count * (size_t)width + i] == 0xA5;
+    CHECK(guards && got <= count, "%s: n=%zu decoder wrote out of bounds (%zu of %zu)", what, n, got, count);
+    if (ref < 0)
+        return;
+    uint32_t top = 0;
+    for (long k = 0; k < ref; k++)
+        top = want[k] > top ? want[k] : top;
+    uint32_t want_max = top < 0x80 ? 0x7F : top < 0x100 ? 0xFF : top < 0x10000 ? 0xFFFF : 0x10FFFF;
+    CHECK(count == (size_t)ref && maxchar == want_max, "%s: n=%zu measured %zu code points up to %x, want %ld up to %x",
+          what, n, count, maxchar, ref, want_max);
+    int same = got == count;
+    for (size_t k = 0; same && k < count; k++) {
+        uint32_t c = width == 1 ? out[k] : width == 2 ? ((uint16_t *)(void *)out)[k] : ((uint32_t *)(void *)out)[k];
+        same = c == want[k];
+    }
+    CHECK(same, "%s: n=%zu decoded code points differ", what, n);
+}
+
 static void check_utf8_one(const uint8_t *p, size_t n, const char *what)
 {
     int complete;
@@ -146,6 +223,7 @@ static void check_utf8_one(const uint8_t *p, size_t n, const char *what)
     CHECK(got == want && got_complete == complete, "%s: n=%zu got %zu/%d, want %zu/%d", what, n, got,
           got_complete, want, complete);
     CHECK(ff_utf8_is_valid(p, n) == complete, "%s: ff_utf8_is_valid n=%zu", what, n);
+    check_decode_one(p, n, what);
 }
 
 static void check_utf8(void)
@@ -272,16 +350,54 @@ static void check_header(void)
     CHECK(ff_parse_header(bad, sizeof bad, &h) == FF_HEADER_BAD_LENGTH, "length with the top bit set");
 }
 
+/* ---- the dispatcher: FASTFRAME_SIMD caps ----------------------------------- */
+
+static void check_caps(void)
+{
+    /* The level each cap leaves of each best level (scalar, sse2, avx2,
+     * avx512, neon), as the README describes FASTFRAME_SIMD. */
+    static const struct {
+        const char *cap;
+        int known;
+        int levels[FF_LEVELS];
+    } table[] = {
+        {NULL, 1, {FF_LEVEL_SCALAR, FF_LEVEL_SSE2, FF_LEVEL_AVX2, FF_LEVEL_AVX512, FF_LEVEL_NEON}},
+        {"", 1, {FF_LEVEL_SCALAR, FF_LEVEL_SSE2, FF_LEVEL_AVX2, FF_LEVEL_AVX512, FF_LEVEL_NEON}},
+        {"scalar", 1, {FF_LEVEL_SCALAR, FF_LEVEL_SCALAR, FF_LEVEL_SCALAR, FF_LEVEL_SCALAR, FF_LEVEL_SCALAR}},
+        {"sse2", 1, {FF_LEVEL_SCALAR, FF_LEVEL_SSE2, FF_LEVEL_SSE2, FF_LEVEL_SSE2, FF_LEVEL_NEON}},
+        {"avx2", 1, {FF_LEVEL_SCALAR, FF_LEVEL_SSE2, FF_LEVEL_AVX2, FF_LEVEL_AVX2, FF_LEVEL_NEON}},
+        {"avx512", 1, {FF_LEVEL_SCALAR, FF_LEVEL_SSE2, FF_LEVEL_AVX2, FF_LEVEL_AVX512, FF_LEVEL_NEON}},
+        /* Unknown names cap nothing (and the modules warn). */
+        {"AVX2", 0, {FF_LEVEL_SCALAR, FF_LEVEL_SSE2, FF_LEVEL_AVX2, FF_LEVEL_AVX512, FF_LEVEL_NEON}},
+        {"avx", 0, {FF_LEVEL_SCALAR, FF_LEVEL_SSE2, FF_LEVEL_AVX2, FF_LEVEL_AVX512, FF_LEVEL_NEON}},
+        {"neon", 0, {FF_LEVEL_SCALAR, FF_LEVEL_SSE2, FF_LEVEL_AVX2, FF_LEVEL_AVX512, FF_LEVEL_NEON}},
+        {"sse2 ", 0, {FF_LEVEL_SCALAR, FF_LEVEL_SSE2, FF_LEVEL_AVX2, FF_LEVEL_AVX512, FF_LEVEL_NEON}},
+    };
+    for (size_t t = 0; t < sizeof table / sizeof table[0]; t++) {
+        for (int best = 0; best < FF_LEVELS; best++) {
+            int known = -1;
+            int level = ff_cpu_cap_level(best, table[t].cap, &known);
+            CHECK(level == table[t].levels[best] && known == table[t].known, "cap %s of %s: %s (known %d)",
+                  table[t].cap ? table[t].cap : "NULL", ff_cpu_level_name(best), ff_cpu_level_name(level), known);
+        }
+    }
+    /* This process: the level is the CPU's best capped by the environment. */
+    int known;
+    int want = ff_cpu_cap_level(ff_cpu_best_level(), getenv("FASTFRAME_SIMD"), &known);
+    CHECK(ff_cpu_level() == want && ff_cpu_cap_unknown() == !known, "ff_cpu_level() %d, want %d", ff_cpu_level(), want);
+}
+
 int main(void)
 {
-    ff_mask_init();
-    ff_utf8_init();
+    check_caps();
     check_mask();
     check_utf8();
     check_header();
     uint16_t one = 1;
     int big_endian = *(uint8_t *)&one == 0;
-    printf("{\"mask_kernel\": \"%s\", \"utf8_kernel\": \"%s\", \"big_endian\": %s, \"checks\": %lu, \"errors\": %lu}\n",
-           ff_mask_kernel_name, ff_utf8_kernel_name, big_endian ? "true" : "false", checks, errors);
+    printf("{\"level\": \"%s\", \"mask_kernel\": \"%s\", \"utf8_kernel\": \"%s\", \"big_endian\": %s, "
+           "\"checks\": %lu, \"errors\": %lu}\n",
+           ff_cpu_level_name(ff_cpu_level()), ff_mask_kernel_name(), ff_utf8_kernel_name(),
+           big_endian ? "true" : "false", checks, errors);
     return errors != 0;
 }

@@ -2,14 +2,17 @@
  *
  * One wheel serves every x86-64 CPU: SSE2 is the baseline there, AVX2 and
  * AVX-512 kernels are compiled with per-function target attributes and
- * chosen at module import from what the CPU *and the OS* support (the OS
- * must save the wider registers on context switch, hence the XGETBV check).
- * On arm64 NEON is part of the baseline.
+ * chosen at run time from what the CPU *and the OS* support (the OS must
+ * save the wider registers on context switch, hence the XGETBV check).  On
+ * arm64 NEON is part of the baseline.  One dispatcher, ff_cpu_level() below,
+ * makes the choice for every kernel; no kernel needs an init call.
  */
 #ifndef FF_CPU_H
 #define FF_CPU_H
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
 #define FF_X86 1
@@ -115,29 +118,146 @@ static int ff_cpu_features(void)
     int avx512bw = (r[1] >> 30) & 1;
     if (os_ymm && avx2)
         features |= FF_CPU_AVX2;
-    if (os_zmm && avx512f && avx512bw)
+    /* The AVX-512 kernels also use 256-bit AVX2 instructions for their tails. */
+    if (os_ymm && avx2 && os_zmm && avx512f && avx512bw)
         features |= FF_CPU_AVX512;
 #endif
     return features;
 }
 
-/* FASTFRAME_SIMD=scalar|sse2|avx2|avx512 caps the kernels (tests, benchmarks,
- * and a way out if a kernel ever misbehaves on some CPU). */
-#include <stdlib.h>
-#include <string.h>
-static int ff_cpu_features_capped(void)
+/* ---- The dispatcher: one SIMD level for every kernel ------------------------
+ *
+ * A level names a family of kernels.  Each kernel header maps a level to its
+ * own function in one switch (ff_mask_kernel, ff_ascii_kernel), falling back
+ * to the next narrower one it has, so adding a level is: an FF_LEVEL_* value,
+ * its name below, its detection in ff_cpu_best_level, and a case in each
+ * kernel's switch.
+ */
+enum {
+    FF_LEVEL_SCALAR = 0,  /* portable C, 8-byte words */
+    FF_LEVEL_SSE2 = 1,    /* x86-64 baseline */
+    FF_LEVEL_AVX2 = 2,
+    FF_LEVEL_AVX512 = 3,  /* AVX-512 F and BW */
+    FF_LEVEL_NEON = 4,    /* arm64 baseline */
+    FF_LEVELS = 5,
+    FF_LEVEL_AUTO = -1    /* to the kernels' *_at functions: the level ff_cpu_level() chose */
+};
+
+static inline const char *ff_cpu_level_name(int level)
+{
+    switch (level) {
+    case FF_LEVEL_SSE2: return "sse2";
+    case FF_LEVEL_AVX2: return "avx2";
+    case FF_LEVEL_AVX512: return "avx512";
+    case FF_LEVEL_NEON: return "neon";
+    default: return "scalar";
+    }
+}
+
+/* The values FASTFRAME_SIMD accepts, for messages. */
+#define FF_SIMD_CAPS "scalar, sse2, avx2, avx512"
+
+/* The widest level this CPU and OS run. */
+static inline int ff_cpu_best_level(void)
 {
     int f = ff_cpu_features();
-    const char *cap = getenv("FASTFRAME_SIMD");
-    if (cap == NULL || cap[0] == '\0')
-        return f;
-    if (strcmp(cap, "scalar") == 0)
-        return 0;
-    if (strcmp(cap, "sse2") == 0)
-        return f & (FF_CPU_SSE2 | FF_CPU_NEON);
-    if (strcmp(cap, "avx2") == 0)
-        return f & (FF_CPU_SSE2 | FF_CPU_AVX2 | FF_CPU_NEON);
-    return f;
+    if (f & FF_CPU_AVX512)
+        return FF_LEVEL_AVX512;
+    if (f & FF_CPU_AVX2)
+        return FF_LEVEL_AVX2;
+    if (f & FF_CPU_SSE2)
+        return FF_LEVEL_SSE2;
+    if (f & FF_CPU_NEON)
+        return FF_LEVEL_NEON;
+    return FF_LEVEL_SCALAR;
 }
+
+/* `best` capped by the name `cap` (a FASTFRAME_SIMD value; NULL or "" caps
+ * nothing).  Sets *known to 0 when the name is not one of FF_SIMD_CAPS: the
+ * level is then `best`, uncapped.  The x86 names leave NEON alone, except
+ * "scalar", which caps every CPU to the portable code. */
+static inline int ff_cpu_cap_level(int best, const char *cap, int *known)
+{
+    int limit;
+    *known = 1;
+    if (cap == NULL || cap[0] == '\0')
+        return best;
+    if (strcmp(cap, "scalar") == 0)
+        limit = FF_LEVEL_SCALAR;
+    else if (strcmp(cap, "sse2") == 0)
+        limit = FF_LEVEL_SSE2;
+    else if (strcmp(cap, "avx2") == 0)
+        limit = FF_LEVEL_AVX2;
+    else if (strcmp(cap, "avx512") == 0)
+        limit = FF_LEVEL_AVX512;
+    else {
+        *known = 0;
+        return best;
+    }
+    if (best == FF_LEVEL_NEON)
+        return limit == FF_LEVEL_SCALAR ? FF_LEVEL_SCALAR : FF_LEVEL_NEON;
+    return best < limit ? best : limit;
+}
+
+/* The choice is cached in one int per compiled module (each extension
+ * module, each C program, has its own copy of this static header).  Two
+ * threads that both find it unset both compute it and both store it: a
+ * benign race, because they read the same CPUID and the same environment
+ * and so store the same value, an int store is atomic (relaxed atomics make
+ * that explicit to the compiler and to ThreadSanitizer), and nothing else is
+ * published through it (the kernels' tables are const), so no ordering is
+ * needed.  Bits 0-3 hold the level, bit 4 says FASTFRAME_SIMD was a name
+ * that FF_SIMD_CAPS does not list. */
+#define FF_CPU_UNSET (-1)
+#define FF_CPU_UNKNOWN_CAP 16
+static int ff_cpu_choice = FF_CPU_UNSET;
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FF_LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define FF_STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#else /* MSVC: an aligned int is read and written whole; volatile keeps the access. */
+#define FF_LOAD_RELAXED(p) (*(volatile int *)(p))
+#define FF_STORE_RELAXED(p, v) (*(volatile int *)(p) = (v))
+#endif
+
+static inline int ff_cpu_choose(void)
+{
+    int choice = FF_LOAD_RELAXED(&ff_cpu_choice);
+    if (choice == FF_CPU_UNSET) {
+        int known;
+        choice = ff_cpu_cap_level(ff_cpu_best_level(), getenv("FASTFRAME_SIMD"), &known);
+        if (!known)
+            choice |= FF_CPU_UNKNOWN_CAP;
+        FF_STORE_RELAXED(&ff_cpu_choice, choice);
+    }
+    return choice;
+}
+
+/* The SIMD level every kernel runs at: the widest this CPU and OS support,
+ * capped by FASTFRAME_SIMD=scalar|sse2|avx2|avx512 (for tests, benchmarks,
+ * and a way out if a kernel ever misbehaves on some CPU).  Chosen at the
+ * first call; safe to call from any thread, with or without the GIL. */
+static inline int ff_cpu_level(void)
+{
+    return ff_cpu_choose() & (FF_CPU_UNKNOWN_CAP - 1);
+}
+
+/* Did FASTFRAME_SIMD hold a value that is not in FF_SIMD_CAPS (and so cap
+ * nothing)?  The compiled modules turn this into a RuntimeWarning. */
+static inline int ff_cpu_cap_unknown(void)
+{
+    return (ff_cpu_choose() & FF_CPU_UNKNOWN_CAP) != 0;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+/* Choose when the shared object is loaded (for an extension module: at
+ * import, holding the GIL and the import lock), so that the getenv() above
+ * never runs beside a Python thread changing os.environ; the lazy path in
+ * ff_cpu_choose stays for compilers without constructors. */
+__attribute__((constructor)) static void ff_cpu_choose_at_load(void)
+{
+    (void)ff_cpu_choose();
+}
+#endif
 
 #endif /* FF_CPU_H */

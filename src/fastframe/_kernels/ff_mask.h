@@ -7,8 +7,9 @@
  * place) but must not otherwise overlap it.  Any alignment, any length.
  *
  * Small inputs take an inline scalar path (no indirect call); from 64 bytes
- * on, a kernel chosen once at import runs: AVX-512 (64 B/step), AVX2
- * (32 B/step), SSE2 (16 B/step, the x86-64 baseline), NEON, or 8-byte words.
+ * on, the kernel of the SIMD level ff_cpu_level() chose runs: AVX-512
+ * (64 B/step), AVX2 (32 B/step), SSE2 (16 B/step, the x86-64 baseline),
+ * NEON, or 8-byte words.
  */
 #ifndef FF_MASK_H
 #define FF_MASK_H
@@ -76,21 +77,31 @@ static inline uint64_t ff_mask_advance(uint64_t key, size_t skip)
 /* Loads run ahead of the stores still in flight.  When dst is a little
  * ahead of src modulo 4 KiB, a load's address matches a pending store's in
  * its low 12 bits, the CPU assumes the load depends on the store and
- * replays it ("4K aliasing"): up to 1.9x slower on 16 KiB (measured with
- * AVX2 and AVX-512, dst 48 B to 1 KiB ahead).  Walking the buffer from its
- * end then keeps the loads clear of the stores; with src ahead of dst the
- * forward walk is the clear one.  In place, dst == src: nothing aliases. */
+ * replays it ("4K aliasing"), which shows in apply_mask at 16 KiB
+ * (bench/test_bench_mask.py::test_apply_mask, 16KiB) whenever the allocator
+ * puts the output from 48 B to 1 KiB past the input.  Walking the buffer
+ * from its end then keeps the loads clear of the stores; with src ahead of
+ * dst the forward walk is the clear one.  In place, dst == src: nothing
+ * aliases. */
 static inline int ff_mask_walk_backward(const uint8_t *dst, const uint8_t *src)
 {
     size_t ahead = ((uintptr_t)dst - (uintptr_t)src) & 4095;
     return ahead != 0 && ahead < 2048;
 }
 
+/* A test program may define FF_MASK_COUNT_WALK(backward) before including
+ * this header to count which way the kernels walked (tests/c/mask_distances.c);
+ * every kernel invokes it once per call. */
+#ifndef FF_MASK_COUNT_WALK
+#define FF_MASK_COUNT_WALK(backward) ((void)0)
+#endif
+
 #ifdef FF_HAVE_SSE2
 static void ff_mask_sse2(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
 {
     __m128i k = _mm_set1_epi64x((long long)key);
     size_t i = 0;
+    FF_MASK_COUNT_WALK(0);
     for (; i + 64 <= n; i += 64) {
         __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
         __m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
@@ -127,6 +138,7 @@ static void ff_mask_avx2(uint8_t *dst, const uint8_t *src, size_t n, uint64_t ke
     size_t body = n & ~(size_t)31;
     if (n >= 256 && ff_mask_walk_backward(dst, src)) {
         size_t i = body;
+        FF_MASK_COUNT_WALK(1);
         for (; i >= 128; i -= 128) {
             __m256i a = _mm256_loadu_si256((const __m256i *)(src + i - 128));
             __m256i b = _mm256_loadu_si256((const __m256i *)(src + i - 96));
@@ -143,6 +155,7 @@ static void ff_mask_avx2(uint8_t *dst, const uint8_t *src, size_t n, uint64_t ke
         }
     } else {
         size_t i = 0;
+        FF_MASK_COUNT_WALK(0);
         for (; i + 128 <= body; i += 128) {
             __m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
             __m256i b = _mm256_loadu_si256((const __m256i *)(src + i + 32));
@@ -170,8 +183,8 @@ static void ff_mask_avx512(uint8_t *dst, const uint8_t *src, size_t n, uint64_t 
         /* A 64-byte store into a buffer aligned to 16 (as malloc returns)
          * splits a cache line every time and costs two: align dst to 64.
          * The edges take 8-byte words, not masked AVX-512 stores: those
-         * cost more than the words on Zen 4 (1 KiB in place: 16 ns with
-         * masked edges, 10.5 ns with words; 11.5 ns for AVX2). */
+         * cost more than the words on Zen 4, enough to fall behind the AVX2
+         * kernel at 1 KiB (bench/test_bench_mask.py::test_mask_inplace, 1KiB). */
         size_t head = (64 - ((uintptr_t)dst & 63)) & 63;
         if (head) {
             ff_mask_words(dst, src, head, key);
@@ -185,6 +198,7 @@ static void ff_mask_avx512(uint8_t *dst, const uint8_t *src, size_t n, uint64_t 
     size_t body = n & ~(size_t)63;
     if (n >= 512 && ff_mask_walk_backward(dst, src)) {
         size_t i = body;
+        FF_MASK_COUNT_WALK(1);
         for (; i >= 256; i -= 256) {
             __m512i a = _mm512_loadu_si512((const void *)(src + i - 256));
             __m512i b = _mm512_loadu_si512((const void *)(src + i - 192));
@@ -201,6 +215,7 @@ static void ff_mask_avx512(uint8_t *dst, const uint8_t *src, size_t n, uint64_t 
         }
     } else {
         size_t i = 0;
+        FF_MASK_COUNT_WALK(0);
         for (; i + 256 <= body; i += 256) {
             __m512i a = _mm512_loadu_si512((const void *)(src + i));
             __m512i b = _mm512_loadu_si512((const void *)(src + i + 64));
@@ -231,6 +246,7 @@ static void ff_mask_neon(uint8_t *dst, const uint8_t *src, size_t n, uint64_t ke
 {
     uint8x16_t k = vreinterpretq_u8_u64(vdupq_n_u64(key));
     size_t i = 0;
+    FF_MASK_COUNT_WALK(0);
     for (; i + 64 <= n; i += 64) {
         uint8x16_t a = vld1q_u8(src + i);
         uint8x16_t b = vld1q_u8(src + i + 16);
@@ -247,40 +263,69 @@ static void ff_mask_neon(uint8_t *dst, const uint8_t *src, size_t n, uint64_t ke
 }
 #endif
 
+/* The scalar kernel: the 8-byte word loop, under its own name so that the
+ * walk counter below sees it as a kernel. */
+static void ff_mask_scalar(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
+{
+    FF_MASK_COUNT_WALK(0);
+    ff_mask_words(dst, src, n, key);
+}
+
 typedef void (*ff_mask_fn)(uint8_t *, const uint8_t *, size_t, uint64_t);
 
-static ff_mask_fn ff_mask_kernel = ff_mask_words;
-static const char *ff_mask_kernel_name = "scalar";
-
-/* Pick the widest kernel this CPU and OS support; call once at import.
- * Inline only so that a module including this header unused is not warned. */
-static inline void ff_mask_init(void)
+/* The masking kernel of a SIMD level (see ff_cpu.h), or the next narrower one. */
+static inline ff_mask_fn ff_mask_kernel(int level)
 {
-    int f = ff_cpu_features_capped();
-    (void)f;
-    ff_mask_kernel = ff_mask_words;
-    ff_mask_kernel_name = "scalar";
-#ifdef FF_HAVE_SSE2
-    if (f & FF_CPU_SSE2) { ff_mask_kernel = ff_mask_sse2; ff_mask_kernel_name = "sse2"; }
-#endif
+    switch (level) {
 #ifdef FF_HAVE_AVX
-    if (f & FF_CPU_AVX2) { ff_mask_kernel = ff_mask_avx2; ff_mask_kernel_name = "avx2"; }
-    if (f & FF_CPU_AVX512) { ff_mask_kernel = ff_mask_avx512; ff_mask_kernel_name = "avx512"; }
+    case FF_LEVEL_AVX512: return ff_mask_avx512;
+    case FF_LEVEL_AVX2: return ff_mask_avx2;
+#endif
+#ifdef FF_HAVE_SSE2
+    case FF_LEVEL_SSE2: return ff_mask_sse2;
 #endif
 #ifdef FF_ARM64
-    if (f & FF_CPU_NEON) { ff_mask_kernel = ff_mask_neon; ff_mask_kernel_name = "neon"; }
+    case FF_LEVEL_NEON: return ff_mask_neon;
 #endif
+    default: return ff_mask_scalar;
+    }
+}
+
+/* Name of the masking kernel the dispatcher chose: avx512, avx2, sse2, neon or scalar. */
+static inline const char *ff_mask_kernel_name(void)
+{
+    ff_mask_fn fn = ff_mask_kernel(ff_cpu_level());
+#ifdef FF_HAVE_AVX
+    if (fn == ff_mask_avx512) return "avx512";
+    if (fn == ff_mask_avx2) return "avx2";
+#endif
+#ifdef FF_HAVE_SSE2
+    if (fn == ff_mask_sse2) return "sse2";
+#endif
+#ifdef FF_ARM64
+    if (fn == ff_mask_neon) return "neon";
+#endif
+    return "scalar";
+}
+
+/* ff_mask at an explicit SIMD level (FF_LEVEL_AUTO: the dispatcher's), for
+ * tests and fuzzers that go through every level the CPU has in one process.
+ * The caller must not name a level the CPU lacks. */
+static inline void ff_mask_at(int level, uint8_t *dst, const uint8_t *src, size_t n,
+                              const uint8_t mask[4], size_t offset)
+{
+    uint64_t key = ff_mask_key64(mask, offset);
+    if (n < 64)
+        ff_mask_words(dst, src, n, key);
+    else
+        ff_mask_kernel(level == FF_LEVEL_AUTO ? ff_cpu_level() : level)(dst, src, n, key);
 }
 
 /* The entry point every module uses; see the comment at the top. */
 static inline void ff_mask(uint8_t *dst, const uint8_t *src, size_t n,
                            const uint8_t mask[4], size_t offset)
 {
-    uint64_t key = ff_mask_key64(mask, offset);
-    if (n < 64)
-        ff_mask_words(dst, src, n, key);
-    else
-        ff_mask_kernel(dst, src, n, key);
+    ff_mask_at(FF_LEVEL_AUTO, dst, src, n, mask, offset);
 }
 
 #endif /* FF_MASK_H */

@@ -9,8 +9,8 @@
  * The automaton is a "shift DFA": each state is a bit offset (a multiple of
  * 6) and ff_utf8_table[byte] packs the next state for every current state, so
  * one step is a load, a shift and a mask, with no branch.  Runs of ASCII
- * (the common case: JSON, English, protocol text) are skipped by a SIMD
- * kernel chosen at import.  A full SIMD validator can replace
+ * (the common case: JSON, English, protocol text) are skipped by the SIMD
+ * kernel of the level ff_cpu_level() chose.  A full SIMD validator can replace
  * ff_utf8_validate() without changing its contract.
  */
 #ifndef FF_UTF8_H
@@ -33,42 +33,58 @@ enum {
     FF_UTF8_F4 = 48       /* after F4: 80..8F (else > U+10FFFF), then two more */
 };
 
-static uint64_t ff_utf8_table[256];
+/* The transition table, written out: a const table cannot be used before it
+ * is filled.  A row is the next state for every state on one byte value:
+ * FF_UTF8_ROW takes the next state from ACCEPT, NEED1, NEED2, NEED3, E0, ED,
+ * F0 and F4, in that order; REJECT always stays REJECT.  Thirteen kinds of
+ * byte (RFC 3629 §4, the well-formed sequences), then 256 rows of them.
+ * tests/c/kernel_checks.c checks every 1-, 2- and 3-byte sequence and the
+ * 4-byte edges against a table of ranges written from the RFC. */
+#define FF_UTF8_NEXT(state, next) ((uint64_t)(next) << (state))
+#define FF_UTF8_ROW(accept, need1, need2, need3, e0, ed, f0, f4)                                       \
+    (FF_UTF8_NEXT(FF_UTF8_ACCEPT, accept) | FF_UTF8_NEXT(FF_UTF8_REJECT, FF_UTF8_REJECT) |            \
+     FF_UTF8_NEXT(FF_UTF8_NEED1, need1) | FF_UTF8_NEXT(FF_UTF8_NEED2, need2) |                        \
+     FF_UTF8_NEXT(FF_UTF8_NEED3, need3) | FF_UTF8_NEXT(FF_UTF8_E0, e0) | FF_UTF8_NEXT(FF_UTF8_ED, ed) | \
+     FF_UTF8_NEXT(FF_UTF8_F0, f0) | FF_UTF8_NEXT(FF_UTF8_F4, f4))
+#define FF_UTF8_X_ FF_UTF8_REJECT
+/* 00..7F: ASCII, only on a boundary. */
+#define FF_UTF8_ASCII FF_UTF8_ROW(FF_UTF8_ACCEPT, FF_UTF8_X_, FF_UTF8_X_, FF_UTF8_X_, FF_UTF8_X_, FF_UTF8_X_, FF_UTF8_X_, FF_UTF8_X_)
+/* 80..8F, 90..9F, A0..BF: continuation bytes; E0, ED, F0 and F4 take one part of the range each. */
+#define FF_UTF8_CONT(e0, ed, f0, f4) \
+    FF_UTF8_ROW(FF_UTF8_X_, FF_UTF8_ACCEPT, FF_UTF8_NEED1, FF_UTF8_NEED2, e0, ed, f0, f4)
+#define FF_UTF8_C80 FF_UTF8_CONT(FF_UTF8_X_, FF_UTF8_NEED1, FF_UTF8_X_, FF_UTF8_NEED2)
+#define FF_UTF8_C90 FF_UTF8_CONT(FF_UTF8_X_, FF_UTF8_NEED1, FF_UTF8_NEED2, FF_UTF8_X_)
+#define FF_UTF8_CA0 FF_UTF8_CONT(FF_UTF8_NEED1, FF_UTF8_X_, FF_UTF8_NEED2, FF_UTF8_X_)
+/* Lead bytes: valid only on a boundary, each starts its own state. */
+#define FF_UTF8_LEAD(next) FF_UTF8_ROW(next, FF_UTF8_X_, FF_UTF8_X_, FF_UTF8_X_, FF_UTF8_X_, FF_UTF8_X_, FF_UTF8_X_, FF_UTF8_X_)
+/* C0, C1 (overlong), F5..FF (past U+10FFFF): never valid. */
+#define FF_UTF8_BAD FF_UTF8_LEAD(FF_UTF8_X_)
+#define FF_UTF8_R2(r) r, r
+#define FF_UTF8_R4(r) FF_UTF8_R2(r), FF_UTF8_R2(r)
+#define FF_UTF8_R8(r) FF_UTF8_R4(r), FF_UTF8_R4(r)
+#define FF_UTF8_R16(r) FF_UTF8_R8(r), FF_UTF8_R8(r)
 
-static void ff_utf8_set(int state, int lo, int hi, int next)
-{
-    for (int b = lo; b <= hi; b++) {
-        ff_utf8_table[b] &= ~((uint64_t)63 << state);
-        ff_utf8_table[b] |= (uint64_t)next << state;
-    }
-}
-
-static void ff_utf8_build_table(void)
-{
-    /* Everything not listed below rejects. */
-    for (int b = 0; b < 256; b++) {
-        uint64_t row = 0;
-        for (int s = 0; s <= FF_UTF8_F4; s += 6)
-            row |= (uint64_t)FF_UTF8_REJECT << s;
-        ff_utf8_table[b] = row;
-    }
-    ff_utf8_set(FF_UTF8_ACCEPT, 0x00, 0x7F, FF_UTF8_ACCEPT);
-    ff_utf8_set(FF_UTF8_ACCEPT, 0xC2, 0xDF, FF_UTF8_NEED1);
-    ff_utf8_set(FF_UTF8_ACCEPT, 0xE0, 0xE0, FF_UTF8_E0);
-    ff_utf8_set(FF_UTF8_ACCEPT, 0xE1, 0xEC, FF_UTF8_NEED2);
-    ff_utf8_set(FF_UTF8_ACCEPT, 0xED, 0xED, FF_UTF8_ED);
-    ff_utf8_set(FF_UTF8_ACCEPT, 0xEE, 0xEF, FF_UTF8_NEED2);
-    ff_utf8_set(FF_UTF8_ACCEPT, 0xF0, 0xF0, FF_UTF8_F0);
-    ff_utf8_set(FF_UTF8_ACCEPT, 0xF1, 0xF3, FF_UTF8_NEED3);
-    ff_utf8_set(FF_UTF8_ACCEPT, 0xF4, 0xF4, FF_UTF8_F4);
-    ff_utf8_set(FF_UTF8_NEED1, 0x80, 0xBF, FF_UTF8_ACCEPT);
-    ff_utf8_set(FF_UTF8_NEED2, 0x80, 0xBF, FF_UTF8_NEED1);
-    ff_utf8_set(FF_UTF8_NEED3, 0x80, 0xBF, FF_UTF8_NEED2);
-    ff_utf8_set(FF_UTF8_E0, 0xA0, 0xBF, FF_UTF8_NEED1);
-    ff_utf8_set(FF_UTF8_ED, 0x80, 0x9F, FF_UTF8_NEED1);
-    ff_utf8_set(FF_UTF8_F0, 0x90, 0xBF, FF_UTF8_NEED2);
-    ff_utf8_set(FF_UTF8_F4, 0x80, 0x8F, FF_UTF8_NEED2);
-}
+static const uint64_t ff_utf8_table[] = {
+    FF_UTF8_R16(FF_UTF8_ASCII), FF_UTF8_R16(FF_UTF8_ASCII), FF_UTF8_R16(FF_UTF8_ASCII), /* 00..2F */
+    FF_UTF8_R16(FF_UTF8_ASCII), FF_UTF8_R16(FF_UTF8_ASCII), FF_UTF8_R16(FF_UTF8_ASCII), /* 30..5F */
+    FF_UTF8_R16(FF_UTF8_ASCII), FF_UTF8_R16(FF_UTF8_ASCII),                             /* 60..7F */
+    FF_UTF8_R16(FF_UTF8_C80),                                                           /* 80..8F */
+    FF_UTF8_R16(FF_UTF8_C90),                                                           /* 90..9F */
+    FF_UTF8_R16(FF_UTF8_CA0), FF_UTF8_R16(FF_UTF8_CA0),                                 /* A0..BF */
+    FF_UTF8_R2(FF_UTF8_BAD),                                                            /* C0..C1 */
+    FF_UTF8_R8(FF_UTF8_LEAD(FF_UTF8_NEED1)), FF_UTF8_R4(FF_UTF8_LEAD(FF_UTF8_NEED1)),   /* C2..CD */
+    FF_UTF8_R2(FF_UTF8_LEAD(FF_UTF8_NEED1)), FF_UTF8_R16(FF_UTF8_LEAD(FF_UTF8_NEED1)),  /* CE..DF */
+    FF_UTF8_LEAD(FF_UTF8_E0),                                                           /* E0 */
+    FF_UTF8_R8(FF_UTF8_LEAD(FF_UTF8_NEED2)), FF_UTF8_R4(FF_UTF8_LEAD(FF_UTF8_NEED2)),   /* E1..EC */
+    FF_UTF8_LEAD(FF_UTF8_ED),                                                           /* ED */
+    FF_UTF8_R2(FF_UTF8_LEAD(FF_UTF8_NEED2)),                                            /* EE..EF */
+    FF_UTF8_LEAD(FF_UTF8_F0),                                                           /* F0 */
+    FF_UTF8_R2(FF_UTF8_LEAD(FF_UTF8_NEED3)), FF_UTF8_LEAD(FF_UTF8_NEED3),               /* F1..F3 */
+    FF_UTF8_LEAD(FF_UTF8_F4),                                                           /* F4 */
+    FF_UTF8_R8(FF_UTF8_BAD), FF_UTF8_R2(FF_UTF8_BAD), FF_UTF8_BAD,                      /* F5..FF */
+};
+/* A row too few would leave FF with all-zero transitions, to ACCEPT: fail the build instead. */
+typedef char ff_utf8_table_has_256_rows[sizeof ff_utf8_table == 256 * sizeof(uint64_t) ? 1 : -1];
 
 static inline uint32_t ff_utf8_step(uint32_t state, uint8_t byte)
 {
@@ -172,42 +188,55 @@ static size_t ff_ascii_prefix_avx512(const uint8_t *p, size_t n)
 #endif
 
 typedef size_t (*ff_ascii_fn)(const uint8_t *, size_t);
-static ff_ascii_fn ff_ascii_kernel = ff_ascii_prefix_words;
-static const char *ff_utf8_kernel_name = "scalar";
 
-/* Build the automaton and pick the ASCII kernel; call once at import.
- * Inline only so that a module including this header unused is not warned. */
-static inline void ff_utf8_init(void)
+/* The ASCII kernel of a SIMD level (see ff_cpu.h), or the next narrower one;
+ * no NEON kernel yet: arm64 takes the 8-byte words. */
+static inline ff_ascii_fn ff_ascii_kernel(int level)
 {
-    int f = ff_cpu_features_capped();
-    (void)f;
-    ff_utf8_build_table();
-    ff_ascii_kernel = ff_ascii_prefix_words;
-    ff_utf8_kernel_name = "scalar";
-#ifdef FF_HAVE_SSE2
-    if (f & FF_CPU_SSE2) { ff_ascii_kernel = ff_ascii_prefix_sse2; ff_utf8_kernel_name = "sse2"; }
-#endif
+    switch (level) {
 #ifdef FF_HAVE_AVX
-    if (f & FF_CPU_AVX2) { ff_ascii_kernel = ff_ascii_prefix_avx2; ff_utf8_kernel_name = "avx2"; }
-    if (f & FF_CPU_AVX512) { ff_ascii_kernel = ff_ascii_prefix_avx512; ff_utf8_kernel_name = "avx512"; }
+    case FF_LEVEL_AVX512: return ff_ascii_prefix_avx512;
+    case FF_LEVEL_AVX2: return ff_ascii_prefix_avx2;
 #endif
+#ifdef FF_HAVE_SSE2
+    case FF_LEVEL_SSE2: return ff_ascii_prefix_sse2;
+#endif
+    default: return ff_ascii_prefix_words;
+    }
 }
 
-static inline size_t ff_ascii_prefix(const uint8_t *p, size_t n)
+/* Name of the ASCII kernel the dispatcher chose: avx512, avx2, sse2 or scalar. */
+static inline const char *ff_utf8_kernel_name(void)
+{
+    ff_ascii_fn fn = ff_ascii_kernel(ff_cpu_level());
+#ifdef FF_HAVE_AVX
+    if (fn == ff_ascii_prefix_avx512) return "avx512";
+    if (fn == ff_ascii_prefix_avx2) return "avx2";
+#endif
+#ifdef FF_HAVE_SSE2
+    if (fn == ff_ascii_prefix_sse2) return "sse2";
+#endif
+    return "scalar";
+}
+
+static inline size_t ff_ascii_prefix(int level, const uint8_t *p, size_t n)
 {
     /* Short strings (chat, AI tokens) stay inline: no indirect call. */
     if (n < 32)
         return ff_ascii_prefix_words(p, n);
-    return ff_ascii_kernel(p, n);
+    return ff_ascii_kernel(level == FF_LEVEL_AUTO ? ff_cpu_level() : level)(p, n);
 }
 
 /* Advance the automaton in *state over p[0..n).
  *
  * Returns n if every byte was accepted, else the index of the first byte
  * that made the stream invalid; *state is then FF_UTF8_REJECT.  A stream is
- * valid UTF-8 when it ends with *state == FF_UTF8_ACCEPT.
+ * valid UTF-8 when it ends with *state == FF_UTF8_ACCEPT.  `level` picks the
+ * ASCII kernel's SIMD level (FF_LEVEL_AUTO: the dispatcher's; tests and
+ * fuzzers name each level the CPU has); ff_utf8_validate() below is the
+ * entry point the modules use.
  */
-static inline size_t ff_utf8_validate(uint32_t *state, const uint8_t *p, size_t n)
+static inline size_t ff_utf8_validate_at(int level, uint32_t *state, const uint8_t *p, size_t n)
 {
     uint32_t s = *state;
     size_t i = 0;
@@ -224,7 +253,7 @@ static inline size_t ff_utf8_validate(uint32_t *state, const uint8_t *p, size_t 
                 memcpy(&a, p + i, 8);
                 memcpy(&b, p + i + 8, 8);
                 if (!((a | b) & UINT64_C(0x8080808080808080))) {
-                    i += 16 + ff_ascii_prefix(p + i + 16, left - 16);
+                    i += 16 + ff_ascii_prefix(level, p + i + 16, left - 16);
                     continue;
                 }
             } else if (p[i] < 0x80) {
@@ -255,6 +284,11 @@ static inline size_t ff_utf8_validate(uint32_t *state, const uint8_t *p, size_t 
     }
     *state = s;
     return n;
+}
+
+static inline size_t ff_utf8_validate(uint32_t *state, const uint8_t *p, size_t n)
+{
+    return ff_utf8_validate_at(FF_LEVEL_AUTO, state, p, n);
 }
 
 static inline int ff_utf8_is_valid(const uint8_t *p, size_t n)

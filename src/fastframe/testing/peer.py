@@ -71,18 +71,45 @@ class Peer:
         requirements: what the suite needs besides the library, as pip requirements.
         deselect: pytest node ids left out of both runs, each with the reason.
             Ideally empty: every entry is a test the patch is not proven against.
+        pytest_args: options for both runs, before the command line's (e.g. to
+            replace an ``addopts`` that needs plugins the suite does not).
+        hide: top-level directories of the sdist to move aside, so that the
+            tests import the installed library (compiled) and not its source tree.
     """
 
     distribution: str
     tests: tuple[str, ...]
     requirements: tuple[str, ...] = ()
     deselect: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    pytest_args: tuple[str, ...] = ()
+    hide: tuple[str, ...] = ()
 
 
 #: Every library whose suite this runner knows, by the name fastframe.patch() takes.
 PEERS: dict[str, Peer] = {
     # wsproto's sdist ships tests/; they need pytest (and h11, wsproto's own dependency).
     "wsproto": Peer("wsproto", tests=("tests",), requirements=("pytest",)),
+    # aiohttp's sdist ships tests/; these modules cover its WebSocket reader,
+    # writer, queue, handshake, client and server.  Its pytest.ini addopts
+    # want xdist and pytest-cov: replaced by the marker selection it sets
+    # there.  Its filterwarnings name coverage's warning class, and its
+    # timeout option is pytest-timeout's.
+    "aiohttp": Peer(
+        "aiohttp",
+        tests=(
+            "tests/test_websocket_parser.py",
+            "tests/test_websocket_writer.py",
+            "tests/test_websocket_data_queue.py",
+            "tests/test_websocket_handshake.py",
+            "tests/test_web_websocket.py",
+            "tests/test_web_websocket_functional.py",
+            "tests/test_client_ws.py",
+            "tests/test_client_ws_functional.py",
+        ),
+        requirements=("pytest", "pytest-mock", "pytest-timeout", "freezegun", "coverage"),
+        pytest_args=("-o", "addopts=", "-m", "not dev_mode and not autobahn and not internal"),
+        hide=("aiohttp",),
+    ),
 }
 
 #: pytest's JUnit ``<skipped type=...>`` for an expected failure.
@@ -341,6 +368,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     print(f"{peer.distribution} {version}: its own test suite, unpatched and patched by fastframe")
     root = fetch_sdist(peer.distribution, version, options.cache_dir or cache_dir())
+    for name in peer.hide:
+        # pytest runs from the sdist's root, which Python puts first on sys.path.
+        if (root / name).exists():
+            (root / name).rename(root / f"{name}.sdist-source")
     if not options.no_install:
         installed = install_requirements(peer.requirements)
         if installed:
@@ -350,7 +381,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         env["FASTFRAME_NO_EXTENSIONS"] = "1"
     elif options.backend == "cython":
         env.pop("FASTFRAME_NO_EXTENSIONS", None)
-    args = list(pytest_args)
+    args = [*peer.pytest_args, *pytest_args]
     for test, reason in peer.deselect.items():
         print(f"deselected in both runs: {test} ({reason})")
         args += ["--deselect", test]

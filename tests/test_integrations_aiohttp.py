@@ -291,7 +291,7 @@ def test_patched_writer_masks_as_aiohttp(patched: type) -> None:
 
 def test_version_outside_the_range_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_patching.importlib.metadata, "version", lambda name: "3.13.5")
-    with pytest.raises(IntegrationError, match=r"aiohttp>=3\.14,<3\.15"):
+    with pytest.raises(IntegrationError, match=r"aiohttp>=3\.14\.5,<3\.15"):
         integration.patch()
     assert not integration.is_patched()
     assert aiohttp_reader.WebSocketReader is ORIGINAL_READER

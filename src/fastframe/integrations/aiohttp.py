@@ -1,4 +1,4 @@
-"""fastframe for aiohttp 3.14: its WebSocket reader's frame parsing, and the writer's masking.
+"""fastframe for aiohttp 3.14 (3.14.5 and later): its WebSocket reader's frame parsing, and the writer's masking.
 
 ``patch()`` replaces ``WebSocketReader`` wherever aiohttp looks it up (its
 client, its server and its public modules import it by name) with a
@@ -519,7 +519,9 @@ def _apply(patches: PatchSet) -> None:
     patches.replace(writer_module, "websocket_mask", _fast_mask(_patching.api().mask_inplace))
 
 
-_integration = Integration("aiohttp", "3.14", "3.15", _apply)
+# 3.14.3 and older have no stalling queue (``_stalled_reader``); 3.14.4 has the
+# same private fields as 3.14.5 but its suite has not been run patched.
+_integration = Integration("aiohttp", "3.14.5", "3.15", _apply)
 
 #: The aiohttp releases whose internals this module hooks.
 SUPPORTED_VERSIONS = _integration.supported_versions

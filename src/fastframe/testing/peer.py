@@ -76,6 +76,8 @@ class Peer:
         sdist_has_tests: False if the sdist ships no tests: the runner then
             needs ``--source``, a copy of the library's repository at the
             release's tag (read-only; never vendored).
+        hide: top-level directories of the sdist to move aside, so that the
+            tests import the installed library (compiled) and not its source tree.
     """
 
     distribution: str
@@ -84,6 +86,7 @@ class Peer:
     deselect: Mapping[str, str] = dataclasses.field(default_factory=dict)
     args: tuple[str, ...] = ()
     sdist_has_tests: bool = True
+    hide: tuple[str, ...] = ()
 
 
 #: Every library whose suite this runner knows, by the name fastframe.patch() takes.
@@ -118,6 +121,26 @@ PEERS: dict[str, Peer] = {
         # Without hypothesis' plugin, which its suite does not use.
         args=("--timeout=120", "-p", "no:hypothesispytest"),
         sdist_has_tests=False,
+    # aiohttp's sdist ships tests/; these modules cover its WebSocket reader,
+    # writer, queue, handshake, client and server.  Its pytest.ini addopts
+    # want xdist and pytest-cov: replaced by the marker selection it sets
+    # there.  Its filterwarnings name coverage's warning class, and its
+    # timeout option is pytest-timeout's.
+    "aiohttp": Peer(
+        "aiohttp",
+        tests=(
+            "tests/test_websocket_parser.py",
+            "tests/test_websocket_writer.py",
+            "tests/test_websocket_data_queue.py",
+            "tests/test_websocket_handshake.py",
+            "tests/test_web_websocket.py",
+            "tests/test_web_websocket_functional.py",
+            "tests/test_client_ws.py",
+            "tests/test_client_ws_functional.py",
+        ),
+        requirements=("pytest", "pytest-mock", "pytest-timeout", "freezegun", "coverage"),
+        args=("-o", "addopts=", "-m", "not dev_mode and not autobahn and not internal"),
+        hide=("aiohttp",),
     ),
 }
 
@@ -397,6 +420,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     else:
         root = fetch_sdist(peer.distribution, version, options.cache_dir or cache_dir())
+    for name in peer.hide:
+        # pytest runs from the sdist's root, which Python puts first on sys.path.
+        if (root / name).exists():
+            (root / name).rename(root / f"{name}.sdist-source")
     if not options.no_install:
         installed = install_requirements(peer.requirements)
         if installed:

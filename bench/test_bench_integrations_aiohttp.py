@@ -1,0 +1,101 @@
+"""aiohttp's WebSocket reader, unpatched and patched by ``fastframe.patch("aiohttp")``, in one run.
+
+Workloads (see DESIGN.md), each one buffer through ``WebSocketReader.feed_data``
+into aiohttp's ``WebSocketDataQueue`` (its compiled twin when aiohttp has one),
+the messages left in the queue unread:
+
+* ``aiohttp reader 1000x16B masked``: what a server reads from chat or telemetry clients.
+* ``aiohttp reader 64KiB masked``: one masked 64 KiB binary frame (uploads).
+* ``aiohttp reader 1000 tokens``: a client reads unmasked text frames of 5-30 bytes
+  in mixed scripts (AI token streaming), decoded to ``str``.
+
+Implementations: ``aiohttp`` (its own reader), ``aiohttp+fastframe-cython`` and
+``aiohttp+fastframe-python`` (patched, on each fastframe backend).  Each round
+uses a fresh reader and queue, built outside the timed region.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from _support import MASK, encode_frame, peer, random_bytes, run_fresh, tokens
+
+OP_TEXT, OP_BINARY = 0x1, 0x2
+LIMIT = 64 * 1024 * 1024
+N_FRAMES = 1000
+IMPLS = ("aiohttp", "aiohttp+fastframe-cython", "aiohttp+fastframe-python")
+
+
+class _Protocol:
+    """The two members of aiohttp's protocol that its data queue touches."""
+
+    _reading_paused = False
+
+    def pause_reading(self) -> None:
+        """Never reached: the queue's limit is far above what we feed it."""
+
+
+def reader_class(impl: str) -> Any:
+    """aiohttp's reader class, or the one ``fastframe.patch("aiohttp")`` installs on a backend."""
+    reader = peer("aiohttp._websocket.reader")
+    if impl == "aiohttp":
+        return reader.WebSocketReader
+    integration = pytest.importorskip("fastframe.integrations.aiohttp")
+    patching = pytest.importorskip("fastframe.integrations._patching")
+    try:
+        with patching.using_backend(impl.rpartition("-")[2]):
+            integration.patch()
+        return reader.WebSocketReader
+    except ImportError as exc:
+        pytest.skip(f"{impl}: {exc}")
+    finally:
+        integration.unpatch()
+
+
+def run(
+    benchmark: Any, request: pytest.FixtureRequest, impl: str, group: str, data: bytes, expected: list[Any]
+) -> None:
+    """Check that ``impl`` queues ``expected`` from ``data``, then benchmark it."""
+    queue_cls = peer("aiohttp._websocket.reader", "WebSocketDataQueue")
+    cls = reader_class(impl)
+
+    def setup() -> Any:
+        queue = queue_cls(_Protocol(), 2**30, loop=None)
+        return cls(queue, LIMIT, False, True), queue
+
+    reader, queue = setup()
+    assert reader.feed_data(data) == (False, b""), f"{impl} failed: {queue.exception()!r}"
+    assert [message.data for message, _size in queue._buffer] == expected, f"{impl} read the frames wrongly"
+    benchmark.group = group
+    benchmark.extra_info["impl"] = impl
+    benchmark.extra_info["frames"] = len(expected)
+    benchmark.extra_info["bytes"] = sum(len(item) for item in expected)
+    run_fresh(benchmark, request.config, lambda state: state[0].feed_data(data), setup)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_small_masked_frames(benchmark: Any, request: pytest.FixtureRequest, impl: str) -> None:
+    """A server reads 1000 masked 16-byte binary frames from one buffer."""
+    rng = random.Random(1)
+    expected = [rng.randbytes(16) for _ in range(N_FRAMES)]
+    data = b"".join(encode_frame(OP_BINARY, p, mask=rng.randbytes(4)) for p in expected)
+    run(benchmark, request, impl, f"aiohttp reader {N_FRAMES}x16B masked", data, expected)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_64k_masked_frame(benchmark: Any, request: pytest.FixtureRequest, impl: str) -> None:
+    """A server reads one masked 64 KiB binary frame."""
+    payload = random_bytes(64 * 1024)
+    run(benchmark, request, impl, "aiohttp reader 64KiB masked", encode_frame(OP_BINARY, payload, mask=MASK), [payload])
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_tokens(benchmark: Any, request: pytest.FixtureRequest, impl: str) -> None:
+    """A client reads 1000 unmasked text frames of 5-30 bytes (mixed scripts), decoded to str."""
+    pool = [token for token in tokens(40_000) if 5 <= len(token) <= 30]
+    expected = [pool[i % len(pool)].decode() for i in range(N_FRAMES)]
+    data = b"".join(encode_frame(OP_TEXT, text.encode(), mask=None) for text in expected)
+    run(benchmark, request, impl, f"aiohttp reader {N_FRAMES} tokens", data, expected)

@@ -1,0 +1,393 @@
+"""fastframe.integrations.aiohttp: aiohttp's WebSocket reader and writer, patched.
+
+The differential tests feed the same byte streams, cut the same way, to
+aiohttp's own reader and to the patched one, each with its own queue, and
+compare everything a caller can see: what ``feed_data`` returns, the
+messages queued (their types too), when the reader stalls on a full queue,
+and the error (class, close code, message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from streams import (
+    BINARY,
+    CONTINUATION,
+    PING,
+    TEXT,
+    byte_mutations,
+    encode_frame,
+    encode_specs,
+    keys,
+    mutated_specs,
+    texts,
+    valid_specs,
+)
+
+aiohttp = pytest.importorskip("aiohttp")
+
+from aiohttp import WSMsgType, web  # noqa: E402
+from aiohttp._websocket import reader as aiohttp_reader, writer as aiohttp_writer  # noqa: E402
+
+from fastframe.integrations import IntegrationError, _patching, aiohttp as integration  # noqa: E402
+
+PROPERTY = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+#: aiohttp's own reader, as it was before any patch.
+ORIGINAL_READER = aiohttp_reader.WebSocketReader
+ORIGINAL_MASK = aiohttp_writer.websocket_mask
+#: Every module that binds the name, with what it binds before patching.
+HOMES = {
+    name: sys.modules[name].WebSocketReader
+    for name in (*integration._READER_HOMES, "aiohttp")
+    if hasattr(sys.modules.get(name), "WebSocketReader")
+}
+
+
+@pytest.fixture
+def patched(backend: Any) -> Iterator[type]:
+    """The patched reader class, built on ``backend``; unpatched afterwards."""
+    with _patching.using_backend(backend.name):
+        assert integration.patch()
+    try:
+        yield aiohttp.http_websocket.WebSocketReader
+    finally:
+        integration.unpatch()
+
+
+class _Protocol:
+    """What aiohttp's queue touches of its protocol: reading paused and resumed."""
+
+    def __init__(self) -> None:
+        self._reading_paused = False
+        self.calls: list[str] = []
+
+    def pause_reading(self) -> None:
+        self._reading_paused = True
+        self.calls.append("pause")
+
+    def resume_reading(self) -> None:
+        self._reading_paused = False
+        self.calls.append("resume")
+
+
+def _error(exc: BaseException | None) -> Any:
+    if exc is None:
+        return None
+    return (type(exc).__name__, getattr(exc, "code", None), str(exc))
+
+
+def run_reader(
+    reader_cls: type,
+    chunks: list[bytes],
+    *,
+    max_msg_size: int,
+    compress: bool,
+    decode_text: bool,
+    limit: int,
+    drain: bool,
+) -> list[Any]:
+    """Feed ``chunks`` to a reader; everything observable, in order."""
+    loop = asyncio.new_event_loop()
+    try:
+        protocol = _Protocol()
+        queue = aiohttp_reader.WebSocketDataQueue(protocol, limit, loop=loop)
+        reader = reader_cls(queue, max_msg_size, compress, decode_text)
+        trace: list[Any] = []
+
+        async def take() -> None:
+            while queue._buffer:
+                msg = await queue.read()
+                trace.append(("msg", msg.type, type(msg.data).__name__, msg.data, msg.extra))
+
+        for chunk in chunks:
+            result = reader.feed_data(chunk)
+            trace.append(("fed", result, queue._stalled_reader is not None, protocol._reading_paused))
+            if drain:
+                loop.run_until_complete(take())
+        loop.run_until_complete(take())
+        trace.append(("end", _error(queue.exception()), queue._stalled_reader is not None, protocol.calls))
+        return trace
+    finally:
+        loop.close()
+
+
+def cut(data: bytes, points: list[int]) -> list[bytes]:
+    bounds = [0, *sorted(p % (len(data) + 1) for p in points), len(data)]
+    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+options = st.fixed_dictionaries(
+    {
+        "max_msg_size": st.sampled_from((0, 5, 60, 4 * 1024 * 1024)),
+        "compress": st.booleans(),
+        "decode_text": st.booleans(),
+        "limit": st.sampled_from((1, 300, 2**16)),
+        "drain": st.booleans(),
+    }
+)
+
+
+def check_same(patched_cls: type, data: bytes, points: list[int], opts: dict[str, Any]) -> None:
+    chunks = cut(data, points)
+    expected = run_reader(ORIGINAL_READER, chunks, **opts)
+    got = run_reader(patched_cls, chunks, **opts)
+    assert got == expected
+
+
+@st.composite
+def deflate_stream(draw: Any, masked: bool) -> bytes:
+    """Messages compressed as permessage-deflate does (RFC 7692 §7.2.1), fragmented, pings between."""
+    compressor = zlib.compressobj(wbits=-15)
+    out = []
+    for _ in range(draw(st.integers(1, 4))):
+        opcode = draw(st.sampled_from((TEXT, BINARY)))
+        payload = draw(texts).encode() if opcode == TEXT else draw(st.binary(max_size=300))
+        compressed = draw(st.booleans())
+        if compressed:
+            body = compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH)
+            body = body[:-4] if body.endswith(b"\x00\x00\xff\xff") else body
+        else:
+            body = payload
+        pieces = draw(st.lists(st.integers(0, len(body)), max_size=3))
+        bounds = [0, *sorted(pieces), len(body)]
+        for n, (a, b) in enumerate(zip(bounds, bounds[1:])):
+            key = draw(keys) if masked else None
+            last = n == len(bounds) - 2
+            out.append(
+                encode_frame(
+                    opcode if n == 0 else CONTINUATION, body[a:b], fin=last, rsv1=compressed and n == 0, key=key
+                )
+            )
+            if not last and draw(st.booleans()):
+                out.append(encode_frame(PING, b"p", key=draw(keys) if masked else None))
+    return b"".join(out)
+
+
+points = st.lists(st.integers(0, 10_000), max_size=6)
+
+
+@PROPERTY
+@given(data=st.data(), client=st.booleans(), cuts=points, opts=options)
+def test_valid_streams_same_as_aiohttp(patched: type, data: Any, client: bool, cuts: list[int], opts: Any) -> None:
+    check_same(patched, encode_specs(data.draw(valid_specs(client))), cuts, opts)
+
+
+@PROPERTY
+@given(data=st.data(), client=st.booleans(), cuts=points, opts=options)
+def test_mutated_streams_same_as_aiohttp(patched: type, data: Any, client: bool, cuts: list[int], opts: Any) -> None:
+    check_same(patched, encode_specs(data.draw(mutated_specs(client))), cuts, opts)
+
+
+@PROPERTY
+@given(data=st.data(), client=st.booleans(), cuts=points, opts=options)
+def test_byte_mutations_same_as_aiohttp(patched: type, data: Any, client: bool, cuts: list[int], opts: Any) -> None:
+    stream = encode_specs(data.draw(valid_specs(client)))
+    check_same(patched, data.draw(byte_mutations(stream)), cuts, opts)
+
+
+@PROPERTY
+@given(data=st.data(), masked=st.booleans(), cuts=points, opts=options, mutate=st.booleans())
+def test_deflate_streams_same_as_aiohttp(
+    patched: type, data: Any, masked: bool, cuts: list[int], opts: Any, mutate: bool
+) -> None:
+    stream = data.draw(deflate_stream(masked))
+    if mutate:
+        stream = data.draw(byte_mutations(stream))
+    check_same(patched, stream, cuts, {**opts, "compress": True})
+
+
+def test_stall_and_resume_same_as_aiohttp(patched: type) -> None:
+    # Thousands of empty masked frames overflow a small queue many times over.
+    stream = encode_frame(TEXT, b"", key=b"abcd") * 3000 + encode_frame(BINARY, b"x" * 70_000, key=b"abcd")
+    for size in (len(stream), 1000, 7):
+        chunks = [stream[i : i + size] for i in range(0, len(stream), size)]
+        opts = {"max_msg_size": 0, "compress": False, "decode_text": True, "limit": 2**16}
+        expected = run_reader(ORIGINAL_READER, chunks, drain=False, **opts)
+        assert any(entry[0] == "fed" and entry[2] for entry in expected), "the stream must stall aiohttp's reader"
+        assert run_reader(patched, chunks, drain=False, **opts) == expected
+        assert run_reader(patched, chunks, drain=True, **opts) == run_reader(
+            ORIGINAL_READER, chunks, drain=True, **opts
+        )
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_masking_changes_mid_stream_same_as_aiohttp(patched: type, masked: bool) -> None:
+    # aiohttp reads masked and unmasked frames in either role; fastframe's parser does not.
+    first, second = (b"abcd", None) if masked else (None, b"abcd")
+    stream = b"".join(
+        [
+            encode_frame(TEXT, b"one", key=first),
+            encode_frame(TEXT, b"tw", fin=False, key=first),
+            encode_frame(CONTINUATION, b"o", key=second),
+            encode_frame(BINARY, b"three", key=second),
+        ]
+    )
+    for size in (1, 3, len(stream)):
+        chunks = [stream[i : i + size] for i in range(0, len(stream), size)]
+        opts = {"max_msg_size": 0, "compress": False, "decode_text": True, "limit": 2**16, "drain": False}
+        expected = run_reader(ORIGINAL_READER, chunks, **opts)
+        assert [entry[3] for entry in expected if entry[0] == "msg"] == ["one", "two", b"three"]
+        assert run_reader(patched, chunks, **opts) == expected
+
+
+def test_handle_frame_override_sees_every_frame(patched: type) -> None:
+    # aiohttp's tests subclass the reader and replace _handle_frame around _feed_data.
+    seen: list[Any] = []
+
+    class Recording(patched):  # type: ignore[misc,valid-type]
+        def _handle_frame(self, fin: bool, opcode: int, payload: Any, compressed: int) -> None:
+            seen.append((fin, opcode, bytes(payload), compressed))
+
+    loop = asyncio.new_event_loop()
+    queue = aiohttp_reader.WebSocketDataQueue(_Protocol(), 2**16, loop=loop)
+    reader = Recording(queue, 0, True, True)
+    reader._feed_data(encode_frame(TEXT, b"hi", key=b"abcd") + encode_frame(BINARY, b"\x00", rsv1=True, key=b"dcba"))
+    loop.close()
+    assert seen == [(True, TEXT, b"hi", 0), (True, BINARY, b"\x00", 1)]
+    assert not queue._buffer
+
+
+def test_patch_unpatch_restores_the_original_objects(backend: Any) -> None:
+    with _patching.using_backend(backend.name):
+        assert integration.patch()
+        assert not integration.patch()
+    assert integration.is_patched()
+    reader = aiohttp_reader.WebSocketReader
+    assert reader is not ORIGINAL_READER and issubclass(reader, ORIGINAL_READER)
+    for name in HOMES:
+        assert sys.modules[name].WebSocketReader is reader, name
+    assert aiohttp_writer.websocket_mask is not ORIGINAL_MASK
+    assert integration.unpatch()
+    assert not integration.unpatch()
+    assert not integration.is_patched()
+    for name, original in HOMES.items():
+        assert sys.modules[name].WebSocketReader is original, name
+    assert aiohttp_writer.websocket_mask is ORIGINAL_MASK
+
+
+def test_patched_writer_masks_as_aiohttp(patched: type) -> None:
+    for size in (0, 1, 3, 4, 5, 16, 125, 4097, 70_000):
+        data = bytearray(os.urandom(size))
+        expected = bytearray(data)
+        ORIGINAL_MASK(b"\x01\x82\x43\xf4", expected)
+        aiohttp_writer.websocket_mask(b"\x01\x82\x43\xf4", data)
+        assert data == expected, size
+
+
+def test_version_outside_the_range_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_patching.importlib.metadata, "version", lambda name: "3.13.5")
+    with pytest.raises(IntegrationError, match=r"aiohttp>=3\.14\.5,<3\.15"):
+        integration.patch()
+    assert not integration.is_patched()
+    assert aiohttp_reader.WebSocketReader is ORIGINAL_READER
+
+
+_IMPORT_ORDER = """
+import sys
+import fastframe
+{before}
+fastframe.patch("aiohttp")
+{after}
+import aiohttp.web_ws, aiohttp.client, aiohttp._websocket.reader as r
+from fastframe.integrations import aiohttp as integration
+assert integration.is_patched()
+assert aiohttp.web_ws.WebSocketReader is r.WebSocketReader
+assert aiohttp.client.WebSocketReader is r.WebSocketReader
+assert r.WebSocketReader.__module__ == "fastframe.integrations.aiohttp", r.WebSocketReader
+assert "aiohttp" in sys.modules
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("imported", ["before", "after"])
+def test_import_order(imported: str) -> None:
+    imports = "import aiohttp, aiohttp.web, aiohttp.client"
+    code = _IMPORT_ORDER.format(
+        before=imports if imported == "before" else "", after=imports if imported == "after" else ""
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+# A small echo over loopback, aiohttp's own client and server.
+
+MESSAGES: list[Any] = [
+    "",
+    "hello",
+    "héllo wörld ✓ 你好 🎉" * 30,
+    b"",
+    bytes(range(256)) * 300,
+    "x" * 125,
+    b"y" * 126,
+    b"z" * 65535,
+    b"w" * 65536,
+]
+
+
+async def _echo(compress: int) -> list[Any]:
+    received: list[Any] = []
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(compress=bool(compress))
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await ws.send_str(msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                await ws.send_bytes(msg.data)
+        received.append(("server saw close", ws.close_code))
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"http://127.0.0.1:{port}/", compress=compress) as ws:
+                for message in MESSAGES:
+                    if isinstance(message, str):
+                        await ws.send_str(message)
+                    else:
+                        await ws.send_bytes(message)
+                    reply = await ws.receive(timeout=30)
+                    received.append((reply.type, reply.data))
+                await ws.ping(b"ping")
+                await ws.close(code=4000, message=b"bye")
+                received.append(("client close code", ws.close_code))
+    finally:
+        await runner.cleanup()
+    return received
+
+
+@pytest.mark.parametrize("compress", [0, 15])
+def test_echo_over_loopback(backend: Any, compress: int) -> None:
+    unpatched = asyncio.run(_echo(compress))
+    echoed = [(WSMsgType.TEXT if isinstance(m, str) else WSMsgType.BINARY, m) for m in MESSAGES]
+    assert unpatched[: len(MESSAGES)] == echoed
+    assert ("server saw close", 4000) in unpatched
+    with _patching.using_backend(backend.name):
+        integration.patch()
+    try:
+        assert asyncio.run(_echo(compress)) == unpatched
+    finally:
+        integration.unpatch()

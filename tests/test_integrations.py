@@ -147,7 +147,7 @@ def test_unknown_library_is_a_value_error():
 def test_libraries_are_the_integration_modules():
     for library in integrations.LIBRARIES:
         module = __import__(f"fastframe.integrations.{library}", fromlist=["patch"])
-        for name in ("patch", "unpatch", "is_patched", "SUPPORTED_VERSIONS"):
+        for name in ("patch", "unpatch", "is_patched", "SUPPORTED_VERSIONS", "PATCHED_BY_DEFAULT"):
             assert hasattr(module, name), (library, name)
 
 
@@ -157,3 +157,19 @@ def test_using_backend_swaps_and_restores(backend):
         assert _patching.api() is chosen
         assert chosen.name == backend.name
     assert _patching.api() is before
+
+
+def test_patch_with_no_names_patches_the_default_libraries(monkeypatch):
+    patched = []
+    for library in integrations.LIBRARIES:
+        module = __import__(f"fastframe.integrations.{library}", fromlist=["patch"])
+        monkeypatch.setattr(module, "patch", lambda library=library: patched.append(library) or True)
+    monkeypatch.setattr(integrations, "installed", lambda: integrations.LIBRARIES)
+    expected = tuple(
+        library
+        for library in integrations.LIBRARIES
+        if __import__(f"fastframe.integrations.{library}", fromlist=["patch"]).PATCHED_BY_DEFAULT
+    )
+    assert fastframe.patch() == expected
+    assert tuple(patched) == expected
+    assert "aiohttp" not in expected

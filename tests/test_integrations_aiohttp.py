@@ -20,19 +20,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from streams import (
-    BINARY,
-    CONTINUATION,
-    PING,
-    TEXT,
-    byte_mutations,
-    encode_frame,
-    encode_specs,
-    keys,
-    mutated_specs,
-    texts,
-    valid_specs,
-)
+from support.encoder import encode_frame
+from support.rfc import BINARY, CONTINUATION, PING, TEXT
+from support.strategies import byte_mutations, encode_specs, keys, mutated_specs, texts, valid_specs
 
 aiohttp = pytest.importorskip("aiohttp")
 

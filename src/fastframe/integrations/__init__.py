@@ -7,7 +7,9 @@ exceptions, close codes, limits and options.  ``fastframe.unpatch()``
 restores exactly what was there.
 
 Each library has one module here, ``fastframe.integrations.<library>``, with
-``patch()``, ``unpatch()``, ``is_patched()`` and ``SUPPORTED_VERSIONS``.
+``patch()``, ``unpatch()``, ``is_patched()``, ``SUPPORTED_VERSIONS`` and
+``PATCHED_BY_DEFAULT`` (whether ``fastframe.patch()`` with no names includes
+it: only an integration that its benchmarks show faster than the library).
 """
 
 from __future__ import annotations
@@ -37,7 +39,12 @@ def installed() -> tuple[str, ...]:
 
 
 def patch(*libraries: str) -> tuple[str, ...]:
-    """Make the named libraries use fastframe; with no names, every installed one.
+    """Make the named libraries use fastframe; with no names, every installed one patched by default.
+
+    With no names, the libraries whose integration has ``PATCHED_BY_DEFAULT``
+    set: those its benchmarks show faster than the library alone.  The others
+    (aiohttp today, whose compiled reader is faster than the patched one, see
+    ``bench/test_bench_integrations_aiohttp.py``) are patched only by name.
 
     Patching is idempotent and thread-safe, and takes effect whether a
     library was imported before or after the call.
@@ -54,7 +61,7 @@ def patch(*libraries: str) -> tuple[str, ...]:
             not supported; nothing of it is patched.  With no names, an
             installed library at an unsupported version raises too.
     """
-    names = libraries or installed()
+    names = libraries or tuple(library for library in installed() if _module(library).PATCHED_BY_DEFAULT)
     modules = [_module(library) for library in names]
     return tuple(library for library, module in zip(names, modules) if module.patch())
 

@@ -43,7 +43,7 @@ from ..errors import ProtocolError
 from . import _patching
 from ._patching import Integration, IntegrationError, PatchSet
 
-__all__ = ["SUPPORTED_VERSIONS", "patch", "unpatch", "is_patched"]
+__all__ = ["SUPPORTED_VERSIONS", "PATCHED_BY_DEFAULT", "patch", "unpatch", "is_patched"]
 
 #: The modules that bind ``WebSocketReader`` by name (``from ... import WebSocketReader``).
 _READER_HOMES = (
@@ -525,6 +525,10 @@ _integration = Integration("aiohttp", "3.14.5", "3.15", _apply)
 
 #: The aiohttp releases whose internals this module hooks.
 SUPPORTED_VERSIONS = _integration.supported_versions
+
+#: Whether fastframe.patch() with no names patches aiohttp: no, aiohttp's compiled reader is
+#: faster than the patched one today (bench/test_bench_integrations_aiohttp.py).
+PATCHED_BY_DEFAULT = False
 
 
 def patch() -> bool:

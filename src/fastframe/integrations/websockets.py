@@ -46,7 +46,7 @@ from ..errors import ProtocolError as _FastframeProtocolError
 from . import _patching
 from ._patching import Integration, PatchSet
 
-__all__ = ["SUPPORTED_VERSIONS", "patch", "unpatch", "is_patched"]
+__all__ = ["SUPPORTED_VERSIONS", "PATCHED_BY_DEFAULT", "patch", "unpatch", "is_patched"]
 
 _LEGACY_FRAMING = "websockets.legacy.framing"
 _LEGACY_PROTOCOL = "websockets.legacy.protocol"
@@ -434,6 +434,10 @@ _integration = Integration("websockets", "17.0", "18.0", _apply)
 
 #: The websockets releases this integration knows the hook points of.
 SUPPORTED_VERSIONS = _integration.supported_versions
+
+#: Whether fastframe.patch() with no names patches websockets: yes, it is faster than
+#: websockets' own receive path (bench/test_bench_integrations_websockets.py).
+PATCHED_BY_DEFAULT = True
 
 
 def patch() -> bool:

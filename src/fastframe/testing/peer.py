@@ -121,6 +121,7 @@ PEERS: dict[str, Peer] = {
         # Without hypothesis' plugin, which its suite does not use.
         args=("--timeout=120", "-p", "no:hypothesispytest"),
         sdist_has_tests=False,
+    ),
     # aiohttp's sdist ships tests/; these modules cover its WebSocket reader,
     # writer, queue, handshake, client and server.  Its pytest.ini addopts
     # want xdist and pytest-cov: replaced by the marker selection it sets

@@ -275,7 +275,10 @@ cdef class MessageAssembler:
             if self._opcode < 0:
                 # FrameParser rejects these; another parser might not.
                 raise ProtocolError(_PROTOCOL_ERROR, "continuation frame without a message to continue")
-            self._parts.append(payload)
+            if PyBytes_GET_SIZE(payload):
+                # Empty fragments add nothing: kept, endless ones from a
+                # peer would grow the list under no size limit.
+                self._parts.append(payload)
             if fin:
                 payload = b"".join(self._parts)
                 self._parts = []

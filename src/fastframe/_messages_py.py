@@ -143,7 +143,10 @@ class MessageAssembler:
             if start is None:
                 # FrameParser rejects these; another parser might not.
                 raise ProtocolError(CloseCode.PROTOCOL_ERROR, "continuation frame without a message to continue")
-            self._parts.append(payload)
+            if payload:
+                # Empty fragments add nothing: kept, endless ones from a
+                # peer would grow the list under no size limit.
+                self._parts.append(payload)
             if frame.fin:
                 payload = b"".join(self._parts)
                 self._parts = []

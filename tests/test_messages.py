@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import fastframe
 from fastframe import Message
-from fastframe._backend import load_backend
+from fastframe._backend import BACKENDS, load_backend
 from fastframe.enums import Opcode
 from fastframe.errors import ProtocolError
 from support.chunking import chunkings, cut, frame_tuple
@@ -45,24 +45,28 @@ def assembler(
     return backend.MessageAssembler(parser, decode_text=decode_text)
 
 
-def other_backend(backend: Any) -> Any:
-    """The other backend (a run with ``--backend python`` may have no compiled one)."""
-    try:
-        return load_backend("python" if backend.name == "cython" else "cython")
-    except ImportError:
-        pytest.skip("the compiled backend is not built")
+def compiled_asked_for(config: pytest.Config) -> bool:
+    """False only when ``--backend python`` (without ``cython``) was asked for, e.g. on PyPy."""
+    return "cython" in (config.getoption("--backend") or BACKENDS)
 
 
-def parser_backends(backend: Any) -> list[Any]:
-    """This backend, and the other where it is built: the assembler must take either's frames.
+def other_backend(backend: Any, config: pytest.Config) -> Any:
+    """The other backend.  The compiled one is loaded unless ``--backend python``
+    was asked for: a failed build fails here (ImportError), it does not skip."""
+    if backend.name == "python" and not compiled_asked_for(config):
+        pytest.skip("--backend python: the compiled backend was not asked for")
+    return load_backend("python" if backend.name == "cython" else "cython")
 
-    Without the compiled backend (PyPy) the test still runs on the pure one's
-    own parser, rather than skipping whole.
+
+def parser_backends(backend: Any, config: pytest.Config) -> list[Any]:
+    """This backend, and the other: the assembler must take either's frames.
+
+    Under ``--backend python`` (PyPy: no compiled backend) the test still
+    runs on the pure one's own parser, rather than skipping whole.
     """
-    try:
-        return [backend, load_backend("python" if backend.name == "cython" else "cython")]
-    except ImportError:
+    if backend.name == "python" and not compiled_asked_for(config):
         return [backend]
+    return [backend, other_backend(backend, config)]
 
 
 def check_message(message: Any) -> tuple[Any, ...]:
@@ -200,8 +204,8 @@ def test_messages_survive_the_garbage_collector(backend):
         assert {sys.getrefcount(m) for m in messages} == {3}
 
 
-def test_parser_property(backend):
-    for parser_backend in parser_backends(backend):
+def test_parser_property(backend, pytestconfig):
+    for parser_backend in parser_backends(backend, pytestconfig):
         parser = parser_backend.FrameParser(client=True)
         assert backend.MessageAssembler(parser).parser is parser
 
@@ -222,14 +226,14 @@ class _ListParser:
         return frames
 
 
-def test_duck_typed_parser(backend):
+def test_duck_typed_parser(backend, pytestconfig):
     frames = [
         (TEXT, b"h\xc3", False, False),
         (PING, b"!", True, False),
         (CONTINUATION, b"\xa9", True, False),
         (BINARY, b"z", True, True),
     ]
-    for frame_backend in parser_backends(backend):
+    for frame_backend in parser_backends(backend, pytestconfig):
         asm = backend.MessageAssembler(_ListParser(frame_backend, frames))
         got = [check_message(m) for m in asm.feed(b"")]
         assert got == [(PING, b"!", False), (TEXT, "hé", False), (BINARY, b"z", True)]
@@ -296,8 +300,8 @@ def unvalidated_stream(f):
 
 @pytest.mark.parametrize("foreign", [False, True], ids=["own-parser", "other-backend-parser"])
 @pytest.mark.parametrize("client", [False, True], ids=["server", "client"])
-def test_messages(backend, client, foreign):
-    pb = other_backend(backend) if foreign else backend
+def test_messages(backend, client, foreign, pytestconfig):
+    pb = other_backend(backend, pytestconfig) if foreign else backend
     f = partial(peer_frame, client)
     stream, close = messages_stream(f)
     expected = [
@@ -549,6 +553,13 @@ def test_assembler_joins_what_the_parser_returns(backend, data, client, options,
     assert got == (expected, decode_error or code)
 
 
+def mixes() -> list[tuple[Any, Any]]:
+    """(assembler backend, parser backend) pairs with a compiled side, to compare with pure on pure."""
+    compiled, pure = load_backend("cython"), load_backend("python")
+    return [(compiled, compiled), (compiled, pure), (pure, compiled)]
+
+
+@pytest.mark.compiled
 @settings(PROPERTY, max_examples=300)
 @given(
     data=st.data(),
@@ -557,20 +568,24 @@ def test_assembler_joins_what_the_parser_returns(backend, data, client, options,
     decode_text=st.booleans(),
     sizes=st.lists(st.integers(1, 40), max_size=10),
 )
-def test_backends_agree(backend, data, client, options, decode_text, sizes):
-    """Same stream, same chunks: this backend's assembler, on either parser, and the pure one agree."""
+def test_backends_agree(data, client, options, decode_text, sizes):
+    """Same stream, same chunks: the compiled assembler on either parser, and the pure assembler
+    on the compiled parser, agree with the pure assembler on the pure parser."""
     stream = data.draw(streams(client))
     limits = st.one_of(st.none(), st.sampled_from(limit_candidates(stream)))
     options = {**options, "max_frame_size": data.draw(limits), "max_message_size": data.draw(limits)}
     pure = load_backend("python")
     expected = feed_messages(assembler(pure, client, decode_text=decode_text, **options), stream, sizes)
-    for parser_backend in parser_backends(backend):
+    for asm_backend, parser_backend in mixes():
         got = feed_messages(
-            assembler(backend, client, decode_text=decode_text, parser_backend=parser_backend, **options), stream, sizes
+            assembler(asm_backend, client, decode_text=decode_text, parser_backend=parser_backend, **options),
+            stream,
+            sizes,
         )
-        assert got == expected
+        assert got == expected, (asm_backend.name, parser_backend.name)
 
 
+@pytest.mark.compiled
 @pytest.mark.parametrize("client", [False, True], ids=["server", "client"])
 @pytest.mark.parametrize("decode_text", [True, False])
 @pytest.mark.parametrize(
@@ -586,16 +601,16 @@ def test_backends_agree(backend, data, client, options, decode_text, sizes):
         (unvalidated_stream, {}),
     ],
 )
-def test_backends_agree_on_fixed_streams(backend, client, decode_text, build, options):
-    """This backend's assembler and the pure one, on either parser, in every chunking."""
+def test_backends_agree_on_fixed_streams(client, decode_text, build, options):
+    """The compiled side (assembler, parser or both) and pure on pure, in every chunking."""
     stream = build(partial(peer_frame, client))
     pure = load_backend("python")
     for _, sizes in chunkings(len(stream), every_split=True, random_count=3):
         expected = feed_messages(assembler(pure, client, decode_text=decode_text, **options), stream, sizes)
-        for parser_backend in parser_backends(backend):
+        for asm_backend, parser_backend in mixes():
             got = feed_messages(
-                assembler(backend, client, decode_text=decode_text, parser_backend=parser_backend, **options),
+                assembler(asm_backend, client, decode_text=decode_text, parser_backend=parser_backend, **options),
                 stream,
                 sizes,
             )
-            assert got == expected
+            assert got == expected, (asm_backend.name, parser_backend.name)

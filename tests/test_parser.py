@@ -317,6 +317,36 @@ def test_every_invalid_close_code(backend, client):
 # Protocol errors, one rule per row.
 
 
+def header_end_in(bad: bytes) -> int:
+    """The last header byte of the bad frame: where a rule on the header must fail."""
+    return header_size(bad[:2]) - 1
+
+
+def payload_byte(index: int) -> Callable[[bytes], int]:
+    """The bad frame's payload byte ``index``: where a rule on the payload must fail."""
+    return lambda bad: header_size(bad[:2]) + index
+
+
+def utf8_error(payload: bytes, *, before: bytes = b"", skip: int = 0) -> Callable[[bytes], int]:
+    """Where invalid UTF-8 in ``payload[skip:]`` must fail: at its first impossible byte
+    (``before`` is the message's text in earlier frames), else at the frame's last byte."""
+    index = first_impossible_byte(before + payload[skip:])
+    if index is None:
+        return last_byte
+    assert index >= len(before), "the invalid byte is in the bad frame"
+    return payload_byte(skip + index - len(before))
+
+
+def last_byte(bad: bytes) -> int:
+    """The bad frame's last byte: a message that ends inside a UTF-8 sequence fails there."""
+    return len(bad) - 1
+
+
+def length_end(bad: bytes) -> int:
+    """The 64-bit length's last byte: its MSB is known then, before any masking key."""
+    return 9
+
+
 @dataclasses.dataclass
 class Bad:
     """prefix: valid frames (returned before the error); bad: the frame that breaks the rule."""
@@ -325,8 +355,9 @@ class Bad:
     code: int
     build: Callable[[Callable[..., bytes], bool], tuple[bytes, list[Any], bytes]]
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
-    #: the header of the bad frame is enough to decide
-    header: bool = True
+    #: the index in the bad frame of the byte whose feed must raise; by
+    #: default the header's last (the header alone decides)
+    at: Callable[[bytes], int] = header_end_in
 
 
 def _simple(opcode, payload=b"x", **bits):
@@ -445,42 +476,54 @@ ERROR_CASES = [
     *[Bad(f"data-in-message-{a}-{b}", 1002, _fragments(a, b)) for a in DATA_OPCODES for b in DATA_OPCODES],
     Bad("data-in-message-after-continuation", 1002, _after([(TEXT, b"a", False), (CONTINUATION, b"b", False)], BINARY)),
     *[Bad(f"wrong-masking-{op}", 1002, _wrong_mask(op)) for op in DEFINED_OPCODES],
-    Bad("length-msb", 1002, _msb(b"\x80\x00\x00\x00\x00\x00\x00\x01")),
-    Bad("length-msb-all-ones", 1002, _msb(b"\xff" * 8)),
-    Bad("length-msb-unlimited", 1002, _msb(b"\x80" + b"\x00" * 7), {"max_frame_size": None, "max_message_size": None}),
-    Bad("close-1-byte", 1002, _simple(CLOSE, b"\x03"), header=False),
+    Bad("length-msb", 1002, _msb(b"\x80\x00\x00\x00\x00\x00\x00\x01"), at=length_end),
+    Bad("length-msb-all-ones", 1002, _msb(b"\xff" * 8), at=length_end),
+    Bad(
+        "length-msb-unlimited",
+        1002,
+        _msb(b"\x80" + b"\x00" * 7),
+        {"max_frame_size": None, "max_message_size": None},
+        at=length_end,
+    ),
+    Bad("close-1-byte", 1002, _simple(CLOSE, b"\x03"), at=payload_byte(0)),
     *[
-        Bad(f"close-code-{code}", 1002, _simple(CLOSE, close_payload(code, b"reason")), header=False)
+        # Decided by the code's second byte, not at the end of the frame.
+        Bad(f"close-code-{code}", 1002, _simple(CLOSE, close_payload(code, b"reason")), at=payload_byte(1))
         for code in (0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 5001, 65535)
     ],
     *[
-        Bad(f"close-reason-{reason.hex()}", 1007, _simple(CLOSE, close_payload(1000, reason)), header=False)
+        Bad(
+            f"close-reason-{reason.hex()}",
+            1007,
+            _simple(CLOSE, close_payload(1000, reason)),
+            at=utf8_error(close_payload(1000, reason), skip=2),
+        )
         for reason in (b"\xff", b"ok\xc3", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"abc\x80")
     ],
-    Bad("text-invalid-byte", 1007, _text(b"abc\xffdef"), header=False),
+    Bad("text-invalid-byte", 1007, _text(b"abc\xffdef"), at=payload_byte(3)),
     # allow_rsv1 exempts compressed messages only: plain text is still checked.
-    Bad("text-invalid-allow-rsv1", 1007, _text(b"abc\xffdef"), {"allow_rsv1": True}, header=False),
+    Bad("text-invalid-allow-rsv1", 1007, _text(b"abc\xffdef"), {"allow_rsv1": True}, at=payload_byte(3)),
     Bad(
         "text-invalid-after-compressed",
         1007,
         lambda f, c: (f(TEXT, b"\xff", rsv1=True), [ft(TEXT, b"\xff", rsv1=True)], f(TEXT, b"a\xff", fin=False)),
         {"allow_rsv1": True},
-        header=False,
+        at=payload_byte(1),
     ),
     Bad(
         "continuation-invalid-allow-rsv1",
         1007,
         lambda f, c: (f(TEXT, b"ok", fin=False), [ft(TEXT, b"ok", False)], f(CONTINUATION, b"\xc0")),
         {"allow_rsv1": True},
-        header=False,
+        at=payload_byte(0),
     ),
-    Bad("text-overlong", 1007, _text(b"\xc0\xaf"), header=False),
-    Bad("text-surrogate", 1007, _text(b"x\xed\xa0\x80"), header=False),
-    Bad("text-above-max", 1007, _text(b"\xf4\x90\x80\x80"), header=False),
-    Bad("text-ends-inside-sequence", 1007, _text("€".encode()[:2]), header=False),
-    Bad("text-fragment-invalid", 1007, _text(b"ok", b"\xe2\x82", b"\x41"), header=False),
-    Bad("text-message-ends-inside-sequence", 1007, _text(b"ok\xf0", b"\x9f\x98"), header=False),
-    Bad("text-empty-final-fragment-inside-sequence", 1007, _text(b"ok\xc3", b""), header=True),
+    Bad("text-overlong", 1007, _text(b"\xc0\xaf"), at=payload_byte(0)),
+    Bad("text-surrogate", 1007, _text(b"x\xed\xa0\x80"), at=payload_byte(2)),
+    Bad("text-above-max", 1007, _text(b"\xf4\x90\x80\x80"), at=payload_byte(1)),
+    Bad("text-ends-inside-sequence", 1007, _text("€".encode()[:2]), at=last_byte),
+    Bad("text-fragment-invalid", 1007, _text(b"ok", b"\xe2\x82", b"\x41"), at=payload_byte(0)),
+    Bad("text-message-ends-inside-sequence", 1007, _text(b"ok\xf0", b"\x9f\x98"), at=last_byte),
+    Bad("text-empty-final-fragment-inside-sequence", 1007, _text(b"ok\xc3", b""), at=last_byte),
     Bad("frame-too-big", 1009, _simple(BINARY, b"x" * 11), {"max_frame_size": 10}),
     Bad("text-frame-too-big", 1009, _simple(TEXT, b"\xff" * 11), {"max_frame_size": 10}),
     Bad("control-frame-too-big", 1009, _simple(PING, b"x" * 11), {"max_frame_size": 10}),
@@ -505,12 +548,9 @@ def test_protocol_errors(backend, case, client):
     one = check_chunkings(make(backend, client, **case.kwargs), stream, every_split=len(stream) < 2000)
     assert one.code == case.code, one.reason
     assert one.frames == frames
-    assert one.error_end >= len(prefix), "raised before the bad frame"
-    if case.header:
-        # Decided from the header: feeding only the header raises.
-        assert one.error_end <= header_end(len(prefix), bad)
-    else:
-        assert one.error_end < len(prefix) + len(bad)
+    # Exactly where: the byte that makes the rule fail, neither sooner nor
+    # later (check_chunkings holds every chunking to the 1-byte position).
+    assert one.error_end == len(prefix) + case.at(bad), (one.error_end - len(prefix), bad.hex())
 
 
 def test_error_code_is_close_code_enum(backend):

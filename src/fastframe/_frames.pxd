@@ -3,7 +3,7 @@
 
 cdef class Frame:
     cdef unsigned char _opcode  # read as an Opcode through the property
-    cdef public bytes payload
+    cdef bytes _payload  # read and set as bytes through the property
     cdef public bint fin
     cdef public bint rsv1
     cdef public bint rsv2

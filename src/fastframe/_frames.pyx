@@ -53,6 +53,14 @@ cdef dict _CLOSE_CODES = {int(member): member for member in CloseCode}
 cdef object _NO_STATUS_RCVD = CloseCode.NO_STATUS_RCVD
 
 
+cdef object _check_field(str name, object value, object top):
+    """An integer Header field: TypeError for a non-integer, ValueError out of 0..top."""
+    value = PyNumber_Index(value)
+    if not 0 <= value <= top:
+        raise ValueError(f"{name} must be in 0..{'2**63-1' if top == MAX_PAYLOAD_LENGTH else top}, got {value}")
+    return value
+
+
 # Not tracked by the garbage collector: a header holds only ints, bytes and
 # flags, so it cannot be part of a reference cycle.
 # The docstring opens with the signature and "--": inspect.signature() reads
@@ -64,6 +72,11 @@ cdef class Header:
 --
 
     A parsed frame header (RFC 6455 §5.2).
+
+    Fields are checked on assignment, the same way by both backends: the
+    bits are stored as ``bool``; ``opcode`` (0 to 15), ``length`` (0 to
+    2**63 - 1) and ``size`` (0 to 14) must be integers in range (TypeError,
+    ValueError); ``mask`` is None or any 4-byte buffer, stored as bytes.
 
     Attributes:
         fin: the FIN bit: this frame ends its message.
@@ -82,11 +95,53 @@ cdef class Header:
     cdef public bint rsv1
     cdef public bint rsv2
     cdef public bint rsv3
-    cdef public int opcode
     cdef public bint masked
-    cdef public unsigned long long length
-    cdef public bytes mask
-    cdef public int size
+    # Checked on assignment, as in the pure twin (see _check_field there).
+    cdef int _opcode
+    cdef unsigned long long _length
+    cdef bytes _mask
+    cdef int _size
+
+    @property
+    def opcode(self):
+        """The 4-bit opcode, 0 to 15."""
+        return self._opcode
+
+    @opcode.setter
+    def opcode(self, value):
+        self._opcode = <int>_check_field("opcode", value, 15)
+
+    @property
+    def length(self):
+        """The payload length, 0 to 2**63 - 1."""
+        return self._length
+
+    @length.setter
+    def length(self, value):
+        self._length = <unsigned long long>_check_field("length", value, MAX_PAYLOAD_LENGTH)
+
+    @property
+    def mask(self):
+        """The 4-byte masking key, or None."""
+        return self._mask
+
+    @mask.setter
+    def mask(self, value):
+        cdef uint8_t key[4]
+        if value is None:
+            self._mask = None
+        else:
+            load_mask(value, key)
+            self._mask = PyBytes_FromStringAndSize(<char *>key, 4)
+
+    @property
+    def size(self):
+        """The header's own length in bytes, 2 to 14 (0 in a Header())."""
+        return self._size
+
+    @size.setter
+    def size(self, value):
+        self._size = <int>_check_field("size", value, FF_MAX_HEADER)
 
     def __repr__(self):
         return header_repr(self)
@@ -97,8 +152,8 @@ cdef class Header:
         cdef Header o = other
         return (
             self.fin == o.fin and self.rsv1 == o.rsv1 and self.rsv2 == o.rsv2
-            and self.rsv3 == o.rsv3 and self.opcode == o.opcode and self.masked == o.masked
-            and self.length == o.length and self.mask == o.mask and self.size == o.size
+            and self.rsv3 == o.rsv3 and self._opcode == o._opcode and self.masked == o.masked
+            and self._length == o._length and self._mask == o._mask and self._size == o._size
         )
 
     __hash__ = None
@@ -152,11 +207,11 @@ def parse_header(buf, offset=0):
     header.rsv1 = h.rsv1
     header.rsv2 = h.rsv2
     header.rsv3 = h.rsv3
-    header.opcode = h.opcode
+    header._opcode = h.opcode
     header.masked = h.masked
-    header.length = h.length
-    header.mask = PyBytes_FromStringAndSize(<char *>h.mask, 4) if h.masked else None
-    header.size = <int>h.size
+    header._length = h.length
+    header._mask = PyBytes_FromStringAndSize(<char *>h.mask, 4) if h.masked else None
+    header._size = <int>h.size
     return header
 
 
@@ -165,7 +220,9 @@ def parse_header(buf, offset=0):
 # per frame costs more than building the frame.  The lock is never held
 # across Python code (which could release the GIL), so it cannot deadlock;
 # it matters on free-threaded builds.  A forked child empties the pool, so
-# parent and child never share keys.
+# parent and child never share keys, and takes a new lock: a thread of the
+# parent may have held the old one at the fork, and no thread of the child
+# will ever release it.
 cdef enum:
     KEY_POOL_SIZE = 4096
 cdef uint8_t _key_pool[KEY_POOL_SIZE]
@@ -194,13 +251,30 @@ cdef int _random_key(uint8_t key[4]) except -1:
         PyThread_release_lock(_key_lock)
 
 
-def _discard_keys():
-    global _key_pos
+def _after_fork_in_child():
+    global _key_pos, _key_lock
+    cdef PyThread_type_lock fresh = PyThread_allocate_lock()
+    if fresh == NULL:
+        raise MemoryError("cannot allocate the masking key lock")
+    # The old lock is left allocated: freeing a lock that may be held is
+    # undefined on some platforms, and this costs a few bytes per fork.
+    _key_lock = fresh
     _key_pos = KEY_POOL_SIZE
 
 
+# For tests/test_fork.py only: hold the lock from a thread of the test's
+# choosing, which Python code cannot otherwise do.
+def _hold_key_lock():
+    with nogil:
+        PyThread_acquire_lock(_key_lock, WAIT_LOCK)
+
+
+def _release_key_lock():
+    PyThread_release_lock(_key_lock)
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_discard_keys)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 cdef inline int _resolve_mask(object mask, uint8_t key[4]) except -1:
@@ -362,6 +436,12 @@ cdef class Frame:
 
     One WebSocket frame, payload unmasked (RFC 6455 §5.2).
 
+    Fields are checked on assignment as the constructor checks its
+    arguments, the same way by both backends: ``opcode`` becomes an
+    :class:`Opcode` (ValueError for a reserved one), ``payload`` any
+    C-contiguous buffer, copied to bytes (TypeError otherwise), the bits
+    ``bool``.
+
     Attributes:
         opcode: the frame's :class:`Opcode`.
         payload: the application (or extension) data, unmasked.
@@ -373,18 +453,8 @@ cdef class Frame:
 
     def __init__(self, opcode, payload=b"", *, bint fin=True, bint rsv1=False, bint rsv2=False,
                  bint rsv3=False):
-        cdef Py_buffer view
         self._opcode = Opcode(opcode)
-        if PyBytes_CheckExact(payload):
-            self.payload = payload
-        else:
-            # Not bytes(payload), which takes an int (bytes(5) is five zero
-            # bytes) or a list of ints: only a C-contiguous buffer, as the twin.
-            get_buffer(payload, &view, False)
-            try:
-                self.payload = PyBytes_FromStringAndSize(<char *>view.buf, view.len)
-            finally:
-                PyBuffer_Release(&view)
+        self._payload = _as_bytes(payload)
         self.fin = fin
         self.rsv1 = rsv1
         self.rsv2 = rsv2
@@ -400,6 +470,15 @@ cdef class Frame:
     def opcode(self, value):
         self._opcode = Opcode(value)
 
+    @property
+    def payload(self):
+        """The application (or extension) data, unmasked, as bytes."""
+        return self._payload
+
+    @payload.setter
+    def payload(self, value):
+        self._payload = _as_bytes(value)
+
     def __repr__(self):
         return frame_repr(self)
 
@@ -408,14 +487,28 @@ cdef class Frame:
             return NotImplemented
         cdef Frame o = other
         return (
-            self._opcode == o._opcode and self.payload == o.payload and self.fin == o.fin
+            self._opcode == o._opcode and self._payload == o._payload and self.fin == o.fin
             and self.rsv1 == o.rsv1 and self.rsv2 == o.rsv2 and self.rsv3 == o.rsv3
         )
 
     __hash__ = None
 
     def __reduce__(self):
-        return (_rebuild_frame, (self._opcode, self.payload, self.fin, self.rsv1, self.rsv2, self.rsv3))
+        return (_rebuild_frame, (self._opcode, self._payload, self.fin, self.rsv1, self.rsv2, self.rsv3))
+
+
+cdef bytes _as_bytes(object payload):
+    """A payload as bytes: any C-contiguous buffer, copied (TypeError otherwise)."""
+    cdef Py_buffer view
+    if PyBytes_CheckExact(payload):
+        return payload
+    # Not bytes(payload), which takes an int (bytes(5) is five zero bytes)
+    # or a list of ints: only a C-contiguous buffer, as the twin.
+    get_buffer(payload, &view, False)
+    try:
+        return PyBytes_FromStringAndSize(<char *>view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
 
 
 def _rebuild_frame(opcode, payload, fin, rsv1, rsv2, rsv3):

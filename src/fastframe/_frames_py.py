@@ -34,8 +34,40 @@ _unpack_16 = struct.Struct("!H").unpack_from
 _unpack_64 = struct.Struct("!Q").unpack_from
 
 
-class Header:
+_HEADER_INTS = {"opcode": 15, "length": MAX_PAYLOAD_LENGTH, "size": 14}
+
+
+def _check_field(name: str, value: Any, top: int) -> int:
+    """An integer Header field: TypeError for a non-integer, ValueError out of 0..top."""
+    number = operator.index(value)
+    if not 0 <= number <= top:
+        raise ValueError(f"{name} must be in 0..{'2**63-1' if top == MAX_PAYLOAD_LENGTH else top}, got {number}")
+    return number
+
+
+class _HeaderFields:
+    """The storage of :class:`Header`, unchecked: parse_header fills it with values it has checked."""
+
+    __slots__ = ("fin", "length", "mask", "masked", "opcode", "rsv1", "rsv2", "rsv3", "size")
+
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+    opcode: int
+    masked: bool
+    length: int
+    mask: Optional[bytes]
+    size: int
+
+
+class Header(_HeaderFields):
     """A parsed frame header (RFC 6455 §5.2).
+
+    Fields are checked on assignment, the same way by both backends: the
+    bits are stored as ``bool``; ``opcode`` (0 to 15), ``length`` (0 to
+    2**63 - 1) and ``size`` (0 to 14) must be integers in range (TypeError,
+    ValueError); ``mask`` is None or any 4-byte buffer, stored as bytes.
 
     Attributes:
         fin: the FIN bit: this frame ends its message.
@@ -50,23 +82,23 @@ class Header:
         size: the length of the header itself in bytes (2 to 14).
     """
 
-    __slots__ = ("fin", "length", "mask", "masked", "opcode", "rsv1", "rsv2", "rsv3", "size")
-
-    fin: bool
-    rsv1: bool
-    rsv2: bool
-    rsv3: bool
-    opcode: int
-    masked: bool
-    length: int
-    mask: Optional[bytes]
-    size: int
+    __slots__ = ()
 
     def __init__(self) -> None:
-        # All zero, as the compiled twin; parse_header skips this (see _new_header).
+        # All zero, as the compiled twin; parse_header skips this (see _RawHeader).
         self.fin = self.rsv1 = self.rsv2 = self.rsv3 = self.masked = False
         self.opcode = self.length = self.size = 0
         self.mask = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        top = _HEADER_INTS.get(name)
+        if top is not None:
+            value = _check_field(name, value, top)
+        elif name == "mask":
+            value = None if value is None else mask_key(value)
+        else:
+            value = bool(value)
+        object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         return header_repr(self)
@@ -74,13 +106,24 @@ class Header:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Header):
             return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in Header.__slots__)
+        return all(getattr(self, name) == getattr(other, name) for name in _HeaderFields.__slots__)
 
     __hash__ = None  # type: ignore[assignment]
 
 
-#: A Header without running __init__: parse_header sets every field itself.
-_new_header = object.__new__
+class _RawHeader(_HeaderFields):
+    """A Header being filled by parse_header: plain slot stores, no checks.
+
+    The checks of Header.__setattr__ cost as much as parsing the header; the
+    values parse_header stores are in range by construction.  Once filled,
+    the object becomes a Header (same slots, so its class can be swapped).
+    """
+
+    __slots__ = ()
+
+
+#: An object to fill without running __init__ or the field checks.
+_new_unchecked = object.__new__
 
 
 def parse_header(buf: Buffer, offset: int = 0) -> Optional[Header]:
@@ -126,7 +169,7 @@ def parse_header(buf: Buffer, offset: int = 0) -> Optional[Header]:
         if length > MAX_PAYLOAD_LENGTH:
             raise ProtocolError(CloseCode.PROTOCOL_ERROR, "payload length has its most significant bit set")
         size = 10
-    header = _new_header(Header)
+    header: Any = _new_unchecked(_RawHeader)
     header.masked = masked = b1 >= 0x80
     if masked:
         if available < size + 4:
@@ -142,7 +185,8 @@ def parse_header(buf: Buffer, offset: int = 0) -> Optional[Header]:
     header.opcode = b0 & 0x0F
     header.length = length
     header.size = size
-    return header
+    header.__class__ = Header
+    return header  # type: ignore[no-any-return]
 
 
 class _KeyPool:
@@ -150,8 +194,10 @@ class _KeyPool:
 
     RFC 6455 §5.3 asks for keys from "a strong source of entropy".  One
     system call per frame (``secrets.token_bytes(4)``) costs more than
-    building the frame, so keys are cut from 4 KiB drawn at once.  The pool
-    is emptied in a forked child, so that parent and child never share keys.
+    building the frame, so keys are cut from 4 KiB drawn at once.  In a
+    forked child the pool is emptied, so that parent and child never share
+    keys, and the lock is new: another thread of the parent may have held
+    it at the fork, and that thread does not exist in the child.
     """
 
     SIZE = 4096
@@ -175,14 +221,15 @@ class _KeyPool:
                     self._pool = fresh
                     self._pos = 0
 
-    def discard(self) -> None:
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()
         self._pool = b""
         self._pos = 0
 
 
 _keys = _KeyPool()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_keys.discard)
+    os.register_at_fork(after_in_child=_keys.after_fork)
 
 
 def _resolve_mask(mask: MaskArg) -> Optional[bytes]:
@@ -334,17 +381,8 @@ def build_fragments(
     return split_message(build_frame, opcode, payload, fragment_size, rsv1, mask)
 
 
-class Frame:
-    """One WebSocket frame, payload unmasked (RFC 6455 §5.2).
-
-    Attributes:
-        opcode: the frame's :class:`Opcode`.
-        payload: the application (or extension) data, unmasked.
-        fin: the FIN bit.
-        rsv1: the RSV1 bit.
-        rsv2: the RSV2 bit.
-        rsv3: the RSV3 bit.
-    """
+class _FrameFields:
+    """The storage of :class:`Frame`, unchecked: the parser fills it with values it has checked."""
 
     __slots__ = ("fin", "opcode", "payload", "rsv1", "rsv2", "rsv3")
 
@@ -355,22 +393,54 @@ class Frame:
     rsv2: bool
     rsv3: bool
 
+
+class Frame(_FrameFields):
+    """One WebSocket frame, payload unmasked (RFC 6455 §5.2).
+
+    Fields are checked on assignment as the constructor checks its
+    arguments, the same way by both backends: ``opcode`` becomes an
+    :class:`Opcode` (ValueError for a reserved one), ``payload`` any
+    C-contiguous buffer, copied to bytes (TypeError otherwise), the bits
+    ``bool``.
+
+    Attributes:
+        opcode: the frame's :class:`Opcode`.
+        payload: the application (or extension) data, unmasked.
+        fin: the FIN bit.
+        rsv1: the RSV1 bit.
+        rsv2: the RSV2 bit.
+        rsv3: the RSV3 bit.
+    """
+
+    __slots__ = ()
+
     def __init__(
         self,
         opcode: int,
-        payload: bytes = b"",
+        payload: Buffer = b"",
         *,
         fin: bool = True,
         rsv1: bool = False,
         rsv2: bool = False,
         rsv3: bool = False,
     ) -> None:
-        self.opcode = Opcode(opcode)
-        self.payload = payload if type(payload) is bytes else byte_view(payload).tobytes()
-        self.fin = bool(fin)
-        self.rsv1 = bool(rsv1)
-        self.rsv2 = bool(rsv2)
-        self.rsv3 = bool(rsv3)
+        self.opcode = opcode  # type: ignore[assignment]  # converted by __setattr__
+        self.payload = payload  # type: ignore[assignment]
+        self.fin = fin
+        self.rsv1 = rsv1
+        self.rsv2 = rsv2
+        self.rsv3 = rsv3
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "opcode":
+            value = Opcode(value)
+        elif name == "payload":
+            # Not bytes(value), which takes an int (bytes(5) is five zero
+            # bytes) or a list of ints: only a C-contiguous buffer.
+            value = value if type(value) is bytes else byte_view(value).tobytes()
+        else:
+            value = bool(value)
+        object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         return frame_repr(self)
@@ -393,16 +463,23 @@ class Frame:
         return (_rebuild_frame, (int(self.opcode), self.payload, self.fin, self.rsv1, self.rsv2, self.rsv3))
 
 
+class _RawFrame(_FrameFields):
+    """A Frame being filled by make_frame: plain slot stores, then its class becomes Frame (see _RawHeader)."""
+
+    __slots__ = ()
+
+
 def make_frame(opcode: Opcode, payload: bytes, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool) -> Frame:
     """Build a Frame from checked values, skipping ``__init__``'s conversions (parser hot path)."""
-    frame = Frame.__new__(Frame)
+    frame: Any = _new_unchecked(_RawFrame)
     frame.opcode = opcode
     frame.payload = payload
     frame.fin = fin
     frame.rsv1 = rsv1
     frame.rsv2 = rsv2
     frame.rsv3 = rsv3
-    return frame
+    frame.__class__ = Frame
+    return frame  # type: ignore[no-any-return]
 
 
 def _rebuild_frame(opcode: int, payload: bytes, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool) -> Frame:

@@ -12,10 +12,12 @@ from cpython.object cimport PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.buffer cimport PyBuffer_Release
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 
 from libc.stdint cimport uint8_t
 
+from ._buffers cimport get_buffer
 from ._ckernels cimport ff_str_from_valid_utf8, ff_utf8_is_valid
 from ._frames cimport Frame
 
@@ -63,6 +65,18 @@ cdef object _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 cdef bint _ALLOC_MESSAGE = Message.__basicsize__ == tuple.__basicsize__ and Message.__itemsize__ == tuple.__itemsize__
 
 
+cdef bytes _as_bytes(object payload):
+    """Any bytes-like payload of another parser's frame, as bytes (a copy unless it is bytes)."""
+    cdef Py_buffer view
+    if PyBytes_CheckExact(payload):
+        return payload
+    get_buffer(payload, &view, False)
+    try:
+        return PyBytes_FromStringAndSize(<char *>view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
+
+
 cdef inline object _message(object opcode, object data, bint compressed):
     cdef object msg
     cdef object flag = True if compressed else False
@@ -102,7 +116,8 @@ cdef class MessageAssembler:
 
     Args:
         parser: the frame parser to read from (any object with a
-            ``feed(data) -> list[Frame]`` method); by default a new
+            ``feed(data) -> list[Frame]`` method, whose frames may carry
+            any bytes-like payload: it is copied to bytes); by default a new
             ``FrameParser()`` of the same backend, with its defaults (server
             side, 1 MiB limits).
         decode_text: deliver text messages as ``str`` (True, the default) or
@@ -182,12 +197,12 @@ cdef class MessageAssembler:
                 opcode = frame._opcode
                 fin = frame.fin
                 rsv1 = frame.rsv1
-                payload = frame.payload
+                payload = frame._payload
             else:  # a frame from another parser, e.g. the pure twin's
                 opcode = obj.opcode
                 fin = obj.fin
                 rsv1 = obj.rsv1
-                payload = obj.payload
+                payload = _as_bytes(obj.payload)
             if opcode >= 8:
                 PyList_Append(messages, _message(_OPCODES[opcode], payload, False))
                 continue
@@ -203,7 +218,10 @@ cdef class MessageAssembler:
             if self._opcode < 0:
                 # FrameParser rejects these; another parser might not.
                 raise ProtocolError(_PROTOCOL_ERROR, "continuation frame without a message to continue")
-            self._parts.append(payload)
+            if PyBytes_GET_SIZE(payload):
+                # Empty fragments add nothing: kept, endless ones from a
+                # peer would grow the list under no size limit.
+                self._parts.append(payload)
             if fin:
                 payload = b"".join(self._parts)
                 self._parts = []

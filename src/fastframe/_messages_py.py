@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Protocol
 
-from ._buffers import Buffer
+from ._buffers import Buffer, byte_view
 from ._parser_py import FrameParser
 from ._shared import Message
 from .enums import CloseCode, Opcode
@@ -40,7 +40,8 @@ class MessageAssembler:
 
     Args:
         parser: the frame parser to read from (any object with a
-            ``feed(data) -> list[Frame]`` method); by default a new
+            ``feed(data) -> list[Frame]`` method, whose frames may carry
+            any bytes-like payload: it is copied to bytes); by default a new
             ``FrameParser()`` of the same backend, with its defaults (server
             side, 1 MiB limits).
         decode_text: deliver text messages as ``str`` (True, the default) or
@@ -102,23 +103,31 @@ class MessageAssembler:
     def _assemble(self, frames: list[Frame], messages: list[Message]) -> None:
         for frame in frames:
             opcode = frame.opcode
+            payload = frame.payload
+            if type(payload) is not bytes:
+                # A frame from another parser: any bytes-like payload, copied,
+                # so that a message never holds the caller's mutable buffer.
+                payload = byte_view(payload).tobytes()
             if opcode >= 8:
-                messages.append(_new_message(Message, (opcode, frame.payload, False)))
+                messages.append(_new_message(Message, (opcode, payload, False)))
                 continue
             if opcode != 0:
                 if frame.fin:
                     # Unfragmented: by far the most common case, no join.
-                    messages.append(self._finish(opcode, frame.rsv1, frame.payload))
+                    messages.append(self._finish(opcode, frame.rsv1, payload))
                     continue
                 self._opcode = opcode
                 self._compressed = frame.rsv1
-                self._parts = [frame.payload]
+                self._parts = [payload]
                 continue
             start = self._opcode
             if start is None:
                 # FrameParser rejects these; another parser might not.
                 raise ProtocolError(CloseCode.PROTOCOL_ERROR, "continuation frame without a message to continue")
-            self._parts.append(frame.payload)
+            if payload:
+                # Empty fragments add nothing: kept, endless ones from a
+                # peer would grow the list under no size limit.
+                self._parts.append(payload)
             if frame.fin:
                 payload = b"".join(self._parts)
                 self._parts = []

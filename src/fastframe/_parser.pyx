@@ -192,18 +192,25 @@ cdef class FrameParser:
         cdef Py_buffer view
         if self._error is not None:
             raise ProtocolError(self._error.code, self._error.reason)
-        if self._parsing:
-            self._fail_interrupted(frames)
-        self._parsing = True
         if PyBytes_CheckExact(data):
+            self._begin_parse(frames)
             self._parse(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), frames)
         else:
+            # The buffer is taken before the in-progress flag is set: a
+            # caller's TypeError here leaves the stream where it was.
             get_buffer(data, &view, False)
             try:
+                self._begin_parse(frames)
                 self._parse(<const uint8_t *>view.buf, view.len, frames)
             finally:
                 PyBuffer_Release(&view)
         self._parsing = False
+        return 0
+
+    cdef inline int _begin_parse(self, list frames) except -1:
+        if self._parsing:
+            self._fail_interrupted(frames)
+        self._parsing = True
         return 0
 
     cdef int _fail_interrupted(self, list frames) except -1:
@@ -403,7 +410,7 @@ cdef class FrameParser:
     cdef inline int _complete(self, ff_header *h, bytes payload, list frames) except -1:
         cdef Frame frame = Frame.__new__(Frame)
         frame._opcode = h.opcode
-        frame.payload = payload
+        frame._payload = payload
         frame.fin = h.fin
         frame.rsv1 = h.rsv1
         frame.rsv2 = False

@@ -102,9 +102,10 @@ cdef class Header:
     cdef bytes _mask
     cdef int _size
 
+    # The properties carry no docstrings: the class docstring documents the
+    # fields, as the pure twin's does (test_backend.py::test_same_docstrings).
     @property
     def opcode(self):
-        """The 4-bit opcode, 0 to 15."""
         return self._opcode
 
     @opcode.setter
@@ -113,7 +114,6 @@ cdef class Header:
 
     @property
     def length(self):
-        """The payload length, 0 to 2**63 - 1."""
         return self._length
 
     @length.setter
@@ -122,7 +122,6 @@ cdef class Header:
 
     @property
     def mask(self):
-        """The 4-byte masking key, or None."""
         return self._mask
 
     @mask.setter
@@ -136,7 +135,6 @@ cdef class Header:
 
     @property
     def size(self):
-        """The header's own length in bytes, 2 to 14 (0 in a Header())."""
         return self._size
 
     @size.setter
@@ -472,7 +470,6 @@ cdef class Frame:
 
     @property
     def payload(self):
-        """The application (or extension) data, unmasked, as bytes."""
         return self._payload
 
     @payload.setter

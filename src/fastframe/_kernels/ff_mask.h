@@ -295,6 +295,7 @@ static inline ff_mask_fn ff_mask_kernel(int level)
 static inline const char *ff_mask_kernel_name(void)
 {
     ff_mask_fn fn = ff_mask_kernel(ff_cpu_level());
+    (void)fn; /* unused where only the portable kernel is compiled */
 #ifdef FF_HAVE_AVX
     if (fn == ff_mask_avx512) return "avx512";
     if (fn == ff_mask_avx2) return "avx2";

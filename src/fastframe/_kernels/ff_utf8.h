@@ -209,6 +209,7 @@ static inline ff_ascii_fn ff_ascii_kernel(int level)
 static inline const char *ff_utf8_kernel_name(void)
 {
     ff_ascii_fn fn = ff_ascii_kernel(ff_cpu_level());
+    (void)fn; /* unused where only the portable kernel is compiled */
 #ifdef FF_HAVE_AVX
     if (fn == ff_ascii_prefix_avx512) return "avx512";
     if (fn == ff_ascii_prefix_avx2) return "avx2";

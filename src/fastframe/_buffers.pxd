@@ -3,7 +3,7 @@
 # Inline functions only, so cimporting this needs no module at run time.
 
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
-from cpython.bytes cimport PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport uint8_t
 from libc.string cimport memcpy
 
@@ -21,6 +21,22 @@ cdef inline int get_buffer(object obj, Py_buffer *view, bint writable) except -1
         byte_view(obj, writable=writable)
         raise
     return 0
+
+
+cdef inline bytes as_bytes(object obj):
+    """obj's bytes as a bytes object: bytes as they are, any other C-contiguous buffer copied.
+
+    Not bytes(obj), which takes an int (bytes(5) is five zero bytes) or a
+    list of ints: only a buffer, as the pure twin (TypeError otherwise).
+    """
+    cdef Py_buffer view
+    if PyBytes_CheckExact(obj):
+        return obj
+    get_buffer(obj, &view, False)
+    try:
+        return PyBytes_FromStringAndSize(<char *>view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
 
 
 cdef inline int load_mask(object mask, uint8_t key[4]) except -1:

@@ -15,7 +15,7 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy
 
-from ._buffers cimport get_buffer, load_mask
+from ._buffers cimport as_bytes, get_buffer, load_mask
 from ._ckernels cimport (
     FF_HEADER_BAD_LENGTH, FF_HEADER_NEED_MORE, FF_MAX_HEADER, MASK_GIL_RELEASE_SIZE, ff_build_header,
     ff_close_code_valid, ff_header, ff_mask, ff_parse_header, ff_utf8_is_valid,
@@ -452,7 +452,7 @@ cdef class Frame:
     def __init__(self, opcode, payload=b"", *, bint fin=True, bint rsv1=False, bint rsv2=False,
                  bint rsv3=False):
         self._opcode = Opcode(opcode)
-        self._payload = _as_bytes(payload)
+        self._payload = as_bytes(payload)
         self.fin = fin
         self.rsv1 = rsv1
         self.rsv2 = rsv2
@@ -474,7 +474,7 @@ cdef class Frame:
 
     @payload.setter
     def payload(self, value):
-        self._payload = _as_bytes(value)
+        self._payload = as_bytes(value)
 
     def __repr__(self):
         return frame_repr(self)
@@ -492,20 +492,6 @@ cdef class Frame:
 
     def __reduce__(self):
         return (_rebuild_frame, (self._opcode, self._payload, self.fin, self.rsv1, self.rsv2, self.rsv3))
-
-
-cdef bytes _as_bytes(object payload):
-    """A payload as bytes: any C-contiguous buffer, copied (TypeError otherwise)."""
-    cdef Py_buffer view
-    if PyBytes_CheckExact(payload):
-        return payload
-    # Not bytes(payload), which takes an int (bytes(5) is five zero bytes)
-    # or a list of ints: only a C-contiguous buffer, as the twin.
-    get_buffer(payload, &view, False)
-    try:
-        return PyBytes_FromStringAndSize(<char *>view.buf, view.len)
-    finally:
-        PyBuffer_Release(&view)
 
 
 def _rebuild_frame(opcode, payload, fin, rsv1, rsv2, rsv3):

@@ -12,12 +12,11 @@ from cpython.object cimport PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from cpython.buffer cimport PyBuffer_Release
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
 from libc.stdint cimport uint8_t
 
-from ._buffers cimport get_buffer
+from ._buffers cimport as_bytes
 from ._ckernels cimport ff_str_from_valid_utf8, ff_utf8_is_valid
 from ._frames cimport Frame
 
@@ -65,16 +64,6 @@ cdef object _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 cdef bint _ALLOC_MESSAGE = Message.__basicsize__ == tuple.__basicsize__ and Message.__itemsize__ == tuple.__itemsize__
 
 
-cdef bytes _as_bytes(object payload):
-    """Any bytes-like payload of another parser's frame, as bytes (a copy unless it is bytes)."""
-    cdef Py_buffer view
-    if PyBytes_CheckExact(payload):
-        return payload
-    get_buffer(payload, &view, False)
-    try:
-        return PyBytes_FromStringAndSize(<char *>view.buf, view.len)
-    finally:
-        PyBuffer_Release(&view)
 
 
 cdef inline object _message(object opcode, object data, bint compressed):
@@ -202,7 +191,7 @@ cdef class MessageAssembler:
                 opcode = obj.opcode
                 fin = obj.fin
                 rsv1 = obj.rsv1
-                payload = _as_bytes(obj.payload)
+                payload = as_bytes(obj.payload)
             if opcode >= 8:
                 PyList_Append(messages, _message(_OPCODES[opcode], payload, False))
                 continue

@@ -39,7 +39,9 @@ _HEADER_INTS = {"opcode": 15, "length": MAX_PAYLOAD_LENGTH, "size": 14}
 
 def _check_field(name: str, value: Any, top: int) -> int:
     """An integer Header field: TypeError for a non-integer, ValueError out of 0..top."""
-    number = operator.index(value)
+    # int(): PyPy's operator.index returns an int subclass (True, an IntEnum)
+    # as it is; CPython's returns a plain int, which the compiled twin stores.
+    number = int(operator.index(value))
     if not 0 <= number <= top:
         raise ValueError(f"{name} must be in 0..{'2**63-1' if top == MAX_PAYLOAD_LENGTH else top}, got {number}")
     return number

@@ -550,9 +550,8 @@ FRAGMENTED = ["frag", "ment", "ed ✓"]
 TOKENS = [f"tok{n} ✓" for n in range(2000)]
 
 
-async def _asyncio_echo(compression: Optional[str]) -> Echoed:
-    from websockets.asyncio.client import connect
-    from websockets.asyncio.server import serve
+async def _coroutine_echo(serve: Any, connect: Any, compression: Optional[str]) -> Echoed:
+    """The echo through an implementation with coroutine ``send``/``recv`` (asyncio's, legacy's)."""
 
     async def handler(ws: Any) -> None:
         async for message in ws:
@@ -571,6 +570,13 @@ async def _asyncio_echo(compression: Optional[str]) -> Echoed:
                 await ws.send(token)
             received += [await ws.recv() for _ in TOKENS]
         return Echoed([*ECHO_MESSAGES, "".join(FRAGMENTED), *TOKENS], received, ws.close_code)
+
+
+async def _asyncio_echo(compression: Optional[str]) -> Echoed:
+    from websockets.asyncio.client import connect
+    from websockets.asyncio.server import serve
+
+    return await _coroutine_echo(serve, connect, compression)
 
 
 def _sync_echo(compression: Optional[str]) -> Echoed:
@@ -607,23 +613,7 @@ async def _legacy_echo(compression: Optional[str]) -> Echoed:
         from websockets.legacy.client import connect
         from websockets.legacy.server import serve
 
-    async def handler(ws: Any) -> None:
-        async for message in ws:
-            await ws.send(message)
-
-    async with serve(handler, "127.0.0.1", 0, compression=compression, max_size=2**21) as server:
-        port = server.sockets[0].getsockname()[1]
-        async with connect(f"ws://127.0.0.1:{port}", compression=compression, max_size=2**21) as ws:
-            received = []
-            for message in ECHO_MESSAGES:
-                await ws.send(message)
-                received.append(await ws.recv())
-            await ws.send(FRAGMENTED)
-            received.append(await ws.recv())
-            for token in TOKENS:
-                await ws.send(token)
-            received += [await ws.recv() for _ in TOKENS]
-        return Echoed([*ECHO_MESSAGES, "".join(FRAGMENTED), *TOKENS], received, ws.close_code)
+    return await _coroutine_echo(serve, connect, compression)
 
 
 @pytest.mark.parametrize("compression", [None, "deflate"])

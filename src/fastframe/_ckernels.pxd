@@ -17,6 +17,7 @@ cdef extern from "ff_header.h":
     enum:
         FF_MAX_HEADER
         FF_HEADER_NEED_MORE
+        FF_HEADER_OK
         FF_HEADER_BAD_LENGTH
 
 cdef extern from "ff_cpu.h":

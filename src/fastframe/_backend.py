@@ -33,6 +33,8 @@ API = {
     ),
     "_parser": ("FrameParser",),
     "_messages": ("MessageAssembler",),
+    # No public names: fast paths for the integrations, which import it by name.
+    "_relay": (),
 }
 #: The compiled modules, in import order; the twin of ``_mask`` is ``_mask_py``.
 MODULES = tuple(API)

@@ -12,23 +12,18 @@ from cpython.object cimport PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
-from libc.stdint cimport uint8_t, uint64_t
+from libc.stdint cimport uint8_t
 
 from ._buffers cimport as_bytes
-from ._ckernels cimport (
-    FF_HEADER_BAD_LENGTH, FF_HEADER_NEED_MORE, FF_HEADER_OK, ff_header, ff_mask, ff_parse_header, ff_str_from_valid_utf8,
-    ff_utf8_is_valid,
-)
+from ._ckernels cimport ff_str_from_valid_utf8, ff_utf8_is_valid
 from ._frames cimport Frame
 
 from ._parser import FrameParser
 from ._shared import OPCODES, Message
 from .enums import CloseCode
 from .errors import ProtocolError
-from weakref import ref
 
 cdef extern from "Python.h":
     # Returns a new reference, which Cython takes over.
@@ -57,7 +52,7 @@ cdef extern from *:
 cdef enum:
     SHORT_TEXT = 64
 
-__all__ = ["FrameRelay", "Message", "MessageAssembler"]
+__all__ = ["Message", "MessageAssembler"]
 
 cdef tuple _OPCODES = OPCODES
 cdef object _Message = Message
@@ -242,252 +237,3 @@ cdef class MessageAssembler:
                 raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text message") from None
             return _message(_OPCODES[opcode], text, False)
         return _message(_OPCODES[opcode], payload, compressed)
-
-
-cdef inline object _record(object cls, object kind, object data):
-    """``cls((kind, data, ""))`` for a tuple type with no fields of its own (as _message)."""
-    cdef object record
-    cdef PyTypeObject *t = <PyTypeObject *>cls
-    if t.tp_basicsize != (<PyTypeObject *>tuple).tp_basicsize or t.tp_itemsize != (<PyTypeObject *>tuple).tp_itemsize:
-        return tuple.__new__(cls, (kind, data, ""))
-    record = PyType_GenericAlloc(t, 3)
-    ff_tuple_init_hash(record)
-    Py_INCREF(kind)
-    PyTuple_SET_ITEM(record, 0, kind)
-    Py_INCREF(data)
-    PyTuple_SET_ITEM(record, 1, data)
-    Py_INCREF("")
-    PyTuple_SET_ITEM(record, 2, "")
-    # Atoms only (an enum member, str or bytes, ""): untracked, as _message.
-    PyObject_GC_UnTrack(record)
-    return record
-
-
-# Why FrameRelay.feed stopped (_relay's *why).
-cdef enum:
-    RELAY_DONE = 0  # every frame delivered
-    RELAY_HEADER = 1  # a header cut short at the end of the bytes
-    RELAY_FULL = 2  # the queue is over its limit
-    RELAY_LIBRARY = 3  # a frame for the library's own parser
-
-
-@cython.final
-cdef class FrameRelay:
-    """FrameRelay(reader, queue, library_feed, library_handle, stall, kinds, max_size)
-    --
-
-    Read a connection's frames for a library that queues one record per message (aiohttp).
-
-    The engine of an integration: :meth:`feed` takes the bytes the library's
-    reader was given and delivers the whole, unfragmented, uncompressed text
-    and binary frames itself (unmasked in either role, RFC 6455 §5.3; text
-    decoded), and hands every other frame, exactly that frame's bytes, to
-    the library's own parser, which checks it and raises its own errors:
-    control frames, fragmented messages (§5.4), compressed or reserved bits
-    (§5.2), frames of ``max_size`` bytes or more, invalid UTF-8 (§8.1), a
-    frame not all there yet, a header cut short.  A frame it delivers
-    becomes ``cls((kind, data, ""))`` and ``queue.feed_data(record,
-    len(payload))``, with ``(binary_cls, binary_kind, text_cls, text_kind,
-    overhead, decode_text) = kinds`` (text as ``str`` when ``decode_text``,
-    else as ``bytes``); ``overhead`` is what the queue adds to each record's
-    size.  When the reader's class or the reader itself has its own
-    ``_handle_frame`` (a subclass, a test), each such frame goes to
-    ``reader._handle_frame(True, opcode, payload, 0)`` instead, its payload
-    a ``bytearray`` if it was masked, as the library's parser passes it.
-
-    Flow control is the library's: before each frame, if ``queue._size`` is
-    over ``queue._limit``, the rest of the bytes are kept and
-    ``stall(True)`` is called; the library then feeds ``b""`` when the
-    queue has drained, and the next feed calls ``stall(False)`` first.
-
-    Args:
-        reader: the library's reader (held weakly).
-        queue: its queue: ``feed_data(record, size)``, ``_size``, ``_limit``.
-        library_feed: ``library_feed(reader, data)``, the library's parser.
-        library_handle: the library's own per-frame hook, to tell when the
-            reader's ``_handle_frame`` is another.
-        stall: ``stall(True)`` when the relay stalls on a full queue, ``stall(False)`` when it goes on.
-        kinds: what records are made of, as above.
-        max_size: frames of this length or longer go to the library; 0: no limit.
-    """
-
-    cdef object _reader
-    cdef object _queue
-    cdef object _library_feed
-    cdef object _library_handle
-    cdef object _stall
-    cdef object _binary_cls, _binary_kind, _text_cls, _text_kind
-    cdef Py_ssize_t _overhead
-    cdef bint _decode_text
-    cdef uint64_t _max_size
-    cdef bytes _pending  # bytes kept over a stall
-    cdef bytes _head  # the start of a header the library's parser has, the rest to come
-    cdef uint64_t _left  # bytes of the frame the library's parser is reading, still to come
-    cdef bint _fragmented  # a fragmented message in progress: its frames are the library's
-    cdef bint _stalled  # stall(True) was the last call
-
-    def __init__(self, reader, queue, library_feed, library_handle, stall, tuple kinds, max_size):
-        self._reader = ref(reader)
-        self._queue = queue
-        self._library_feed = library_feed
-        self._library_handle = library_handle
-        self._stall = stall
-        self._binary_cls, self._binary_kind, self._text_cls, self._text_kind, self._overhead, self._decode_text = kinds
-        if max_size < 0:
-            raise ValueError(f"max_size must be 0 or more, got {max_size}")
-        self._max_size = max_size
-        self._pending = b""
-        self._head = b""
-        self._left = 0
-        self._fragmented = False
-        self._stalled = False
-
-    def feed(self, bytes data not None):
-        """Read ``data``, the next bytes of the connection (``b""`` to resume after a stall)."""
-        cdef object reader = self._reader()
-        cdef object queue = self._queue
-        cdef object handle = None
-        cdef Py_ssize_t pos = 0, n, end
-        cdef uint64_t extent
-        cdef int why
-        if reader is None:
-            raise ReferenceError("the reader is gone")
-        if self._stalled:
-            self._stalled = False
-            self._stall(False)
-        if self._pending:
-            data = self._pending + data
-            self._pending = b""
-        n = PyBytes_GET_SIZE(data)
-        if self._head and n:
-            if queue._size > queue._limit:
-                self._keep(data)
-                return
-            self._hand_on_header(data)
-        if "_handle_frame" in getattr(reader, "__dict__", ()) or type(reader)._handle_frame is not self._library_handle:
-            handle = reader._handle_frame
-        while pos < n:
-            if self._left:
-                # The frame in progress is the library's: its bytes go to its
-                # parser, which would stall first on a full queue, as here.
-                if queue._size > queue._limit:
-                    self._keep(data[pos:])
-                    return
-                end = n if self._left >= <uint64_t>(n - pos) else pos + <Py_ssize_t>self._left
-                self._library_feed(reader, data if pos == 0 and end == n else data[pos:end])
-                self._left -= <uint64_t>(end - pos)
-                pos = end
-                continue
-            pos = self._relay(data, pos, handle, not self._fragmented, &why, &extent)
-            if why == RELAY_DONE:
-                break
-            if why == RELAY_FULL:
-                self._keep(data[pos:])
-                return
-            if why == RELAY_HEADER:
-                # The library's parser reads it, as it would (refusing it
-                # from its first bytes if it must).
-                self._head = data[pos:]
-                self._library_feed(reader, self._head)
-                return
-            self._hand_on(data[pos], extent)
-
-    cdef void _keep(self, bytes rest) except *:
-        self._pending = rest
-        self._stalled = True
-        self._stall(True)
-
-    cdef void _hand_on(self, uint8_t first, uint64_t extent) noexcept:
-        """The next ``extent`` bytes are a frame for the library's parser, its first byte ``first``."""
-        if first & 0x0F < 8:
-            self._fragmented = not (first & 0x80)
-        self._left = extent
-
-    cdef void _hand_on_header(self, bytes data) except *:
-        """The library's parser has the start of a header: the rest of its frame, in ``data``, is its too."""
-        cdef bytes head = self._head + data[:14]
-        cdef ff_header h
-        cdef int status = ff_parse_header(<const uint8_t *>PyBytes_AS_STRING(head), <size_t>PyBytes_GET_SIZE(head), &h)
-        cdef uint64_t had = <uint64_t>PyBytes_GET_SIZE(self._head)
-        if status == FF_HEADER_NEED_MORE:
-            self._head += data
-            self._left = <uint64_t>PyBytes_GET_SIZE(data)
-            return
-        if status == FF_HEADER_OK:
-            self._hand_on(<uint8_t>head[0], h.size + h.length - had)
-        else:
-            # A length the library refuses: all of it is the library's.
-            self._left = 0xFFFFFFFFFFFFFFFF
-        self._head = b""
-
-    cdef Py_ssize_t _relay(self, bytes data, Py_ssize_t pos, object handle, bint deliver,
-                           int *why, uint64_t *extent) except -1:
-        """Deliver the frames at ``data[pos:]`` it can; returns where it stopped, and why."""
-        cdef const uint8_t *base = <const uint8_t *>PyBytes_AS_STRING(data)
-        cdef const uint8_t *p
-        cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
-        cdef ff_header h
-        cdef int status
-        cdef uint64_t length
-        cdef object payload, record
-        cdef object queue = self._queue
-        cdef object put = queue.feed_data
-        cdef Py_ssize_t size = queue._size
-        cdef Py_ssize_t limit = queue._limit
-        while pos < n:
-            # Where the library's parser stalls too: before any frame, bytes left.
-            if size > limit:
-                why[0] = RELAY_FULL
-                return pos
-            status = ff_parse_header(base + pos, <size_t>(n - pos), &h)
-            if status != FF_HEADER_OK:
-                if status == FF_HEADER_BAD_LENGTH:
-                    # The library refuses the length before reading more.
-                    why[0] = RELAY_LIBRARY
-                    extent[0] = 0xFFFFFFFFFFFFFFFF
-                    return pos
-                why[0] = RELAY_HEADER
-                return pos
-            length = h.length
-            why[0] = RELAY_LIBRARY
-            extent[0] = h.size + length
-            if not deliver or not h.fin or h.rsv1 or h.rsv2 or h.rsv3 or (h.opcode != 1 and h.opcode != 2):
-                return pos
-            if (self._max_size and length >= self._max_size) or length > <uint64_t>(n - pos - <Py_ssize_t>h.size):
-                return pos
-            p = base + pos + h.size
-            if handle is not None:
-                if h.masked:
-                    payload = PyByteArray_FromStringAndSize(NULL, <Py_ssize_t>length)
-                    ff_mask(<uint8_t *>PyByteArray_AS_STRING(payload), p, <size_t>length, h.mask, 0)
-                else:
-                    payload = PyBytes_FromStringAndSize(<const char *>p, <Py_ssize_t>length)
-                handle(True, h.opcode, payload, 0)
-                size = queue._size
-                pos += h.size + <Py_ssize_t>length
-                continue
-            if h.masked:
-                payload = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>length)
-                ff_mask(<uint8_t *>PyBytes_AS_STRING(payload), p, <size_t>length, h.mask, 0)
-                p = <const uint8_t *>PyBytes_AS_STRING(payload)
-            else:
-                payload = PyBytes_FromStringAndSize(<const char *>p, <Py_ssize_t>length)
-            if h.opcode == 2:
-                record = _record(self._binary_cls, self._binary_kind, payload)
-            elif not self._decode_text:
-                record = _record(self._text_cls, self._text_kind, payload)
-            elif length <= SHORT_TEXT:
-                if not ff_utf8_is_valid(p, <size_t>length):
-                    return pos  # the library raises its own error
-                record = _record(self._text_cls, self._text_kind, ff_str_from_valid_utf8(p, <Py_ssize_t>length))
-            else:
-                try:
-                    text = PyUnicode_DecodeUTF8(<const char *>p, <Py_ssize_t>length, NULL)
-                except UnicodeDecodeError:
-                    return pos
-                record = _record(self._text_cls, self._text_kind, text)
-            put(record, <Py_ssize_t>length)
-            size += <Py_ssize_t>length + self._overhead
-            pos += h.size + <Py_ssize_t>length
-        why[0] = RELAY_DONE
-        return pos

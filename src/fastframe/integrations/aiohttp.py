@@ -3,7 +3,7 @@
 ``patch()`` replaces ``WebSocketReader`` wherever aiohttp looks it up (its
 client, its server and its public modules import it by name) with a
 subclass of aiohttp's own reader whose frames are read by fastframe's
-compiled ``FrameRelay`` (``fastframe._messages``) instead of aiohttp's
+compiled ``FrameRelay`` (``fastframe._relay``) instead of aiohttp's
 per-byte state machine:
 
 - Whole unfragmented, uncompressed text and binary frames, masked or not,
@@ -117,7 +117,7 @@ def _check_layout(queue_cls: type, set_queue: Callable[..., None]) -> None:
 def _make_reader(base: type, set_queue: Callable[..., None]) -> type:
     """aiohttp's ``WebSocketReader`` (``base``) reading frames with the fastframe backend in use now."""
     api = _patching.api()
-    frame_relay = importlib.import_module("fastframe._messages" + ("" if api.name == "cython" else "_py")).FrameRelay
+    frame_relay = importlib.import_module("fastframe._relay" + ("" if api.name == "cython" else "_py")).FrameRelay
     models = importlib.import_module("aiohttp._websocket.models")
     message, text_bytes = models.WSMessage, models.WSMessageTextBytes
     text_kind, binary_kind = models.WSMsgType.TEXT, models.WSMsgType.BINARY

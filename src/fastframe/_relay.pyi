@@ -1,0 +1,2 @@
+# The compiled twin has the signatures of the pure one.
+from ._relay_py import FrameRelay as FrameRelay

@@ -1,0 +1,241 @@
+"""Fast paths into other libraries' own objects, pure twin of ``_relay``.
+
+The integrations (``fastframe.integrations``) hand a library's receive path
+to these: they read frames and deliver exactly the objects the library's own
+parser would, stopping at whatever they leave to the library's code.  Not
+part of the public API.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any, Optional
+
+from ._mask_py import apply_mask
+
+__all__ = ["FrameRelay"]
+
+# Skips a NamedTuple's Python-level __new__, as the library's own parser does.
+_new_record = tuple.__new__
+
+
+# Why FrameRelay._relay stopped.
+_DONE, _HEADER, _FULL, _LIBRARY = range(4)
+#: The extent of a frame whose length the library refuses: all that follows is the library's.
+_ALL = 2**64 - 1
+
+
+class FrameRelay:
+    """Read a connection's frames for a library that queues one record per message (aiohttp).
+
+    The engine of an integration: :meth:`feed` takes the bytes the library's
+    reader was given and delivers the whole, unfragmented, uncompressed text
+    and binary frames itself (unmasked in either role, RFC 6455 §5.3; text
+    decoded), and hands every other frame, exactly that frame's bytes, to
+    the library's own parser, which checks it and raises its own errors:
+    control frames, fragmented messages (§5.4), compressed or reserved bits
+    (§5.2), frames of ``max_size`` bytes or more, invalid UTF-8 (§8.1), a
+    frame not all there yet, a header cut short.  A frame it delivers
+    becomes ``cls((kind, data, ""))`` and ``queue.feed_data(record,
+    len(payload))``, with ``(binary_cls, binary_kind, text_cls, text_kind,
+    overhead, decode_text) = kinds`` (text as ``str`` when ``decode_text``,
+    else as ``bytes``); ``overhead`` is what the queue adds to each record's
+    size.  When the reader's class or the reader itself has its own
+    ``_handle_frame`` (a subclass, a test), each such frame goes to
+    ``reader._handle_frame(True, opcode, payload, 0)`` instead, its payload
+    a ``bytearray`` if it was masked, as the library's parser passes it.
+
+    Flow control is the library's: before each frame, if ``queue._size`` is
+    over ``queue._limit``, the rest of the bytes are kept and
+    ``stall(True)`` is called; the library then feeds ``b""`` when the
+    queue has drained, and the next feed calls ``stall(False)`` first.
+
+    Args:
+        reader: the library's reader (held weakly).
+        queue: its queue: ``feed_data(record, size)``, ``_size``, ``_limit``.
+        library_feed: ``library_feed(reader, data)``, the library's parser.
+        library_handle: the library's own per-frame hook, to tell when the
+            reader's ``_handle_frame`` is another.
+        stall: ``stall(True)`` when the relay stalls on a full queue, ``stall(False)`` when it goes on.
+        kinds: what records are made of, as above.
+        max_size: frames of this length or longer go to the library; 0: no limit.
+    """
+
+    def __init__(
+        self,
+        reader: Any,
+        queue: Any,
+        library_feed: Callable[[Any, bytes], None],
+        library_handle: Any,
+        stall: Callable[[bool], None],
+        kinds: tuple[Any, Any, Any, Any, int, bool],
+        max_size: int,
+    ) -> None:
+        self._reader = weakref.ref(reader)
+        self._queue = queue
+        self._library_feed = library_feed
+        self._library_handle = library_handle
+        self._stall = stall
+        self._binary_cls, self._binary_kind, self._text_cls, self._text_kind, self._overhead, self._decode_text = kinds
+        if max_size < 0:
+            raise ValueError(f"max_size must be 0 or more, got {max_size}")
+        self._max_size = max_size
+        self._pending = b""  # bytes kept over a stall
+        self._head = b""  # the start of a header the library's parser has, the rest to come
+        self._left = 0  # bytes of the frame the library's parser is reading, still to come
+        self._fragmented = False  # a fragmented message in progress: its frames are the library's
+        self._stalled = False  # stall(True) was the last call
+
+    def feed(self, data: bytes) -> None:
+        """Read ``data``, the next bytes of the connection (``b""`` to resume after a stall)."""
+        if type(data) is not bytes:
+            raise TypeError(f"data must be bytes, not {type(data).__name__}")
+        reader = self._reader()
+        if reader is None:
+            raise ReferenceError("the reader is gone")
+        if self._stalled:
+            self._stalled = False
+            self._stall(False)
+        queue = self._queue
+        if self._pending:
+            data = self._pending + data
+            self._pending = b""
+        n = len(data)
+        if self._head and n:
+            if queue._size > queue._limit:
+                self._keep(data)
+                return
+            self._hand_on_header(data)
+        handle = None
+        if "_handle_frame" in getattr(reader, "__dict__", ()) or type(reader)._handle_frame is not self._library_handle:
+            handle = reader._handle_frame
+        pos = 0
+        while pos < n:
+            left = self._left
+            if left:
+                # The frame in progress is the library's: its bytes go to its
+                # parser, which would stall first on a full queue, as here.
+                if queue._size > queue._limit:
+                    self._keep(data[pos:])
+                    return
+                end = n if left >= n - pos else pos + left
+                self._library_feed(reader, data if pos == 0 and end == n else data[pos:end])
+                self._left = left - (end - pos)
+                pos = end
+                continue
+            pos, why, extent = self._relay(data, pos, handle, not self._fragmented)
+            if why == _DONE:
+                break
+            if why == _FULL:
+                self._keep(data[pos:])
+                return
+            if why == _HEADER:
+                # The library's parser reads it, as it would (refusing it
+                # from its first bytes if it must).
+                self._head = data[pos:]
+                self._library_feed(reader, self._head)
+                return
+            self._hand_on(data[pos], extent)
+
+    def _keep(self, rest: bytes) -> None:
+        self._pending = rest
+        self._stalled = True
+        self._stall(True)
+
+    def _hand_on(self, first: int, extent: int) -> None:
+        """The next ``extent`` bytes are a frame for the library's parser, its first byte ``first``."""
+        if first & 0x0F < 8:
+            self._fragmented = not first & 0x80
+        self._left = extent
+
+    def _hand_on_header(self, data: bytes) -> None:
+        """The library's parser has the start of a header: the rest of its frame, in ``data``, is its too."""
+        head = self._head + data[:14]
+        header = _header(head, 0)
+        if header is None:
+            self._head += data
+            self._left = len(data)
+            return
+        size, length, _mask = header
+        self._hand_on(head[0], _ALL if length is None else size + length - len(self._head))
+        self._head = b""
+
+    def _relay(self, data: bytes, pos: int, handle: Any, deliver: bool) -> tuple[int, int, int]:
+        """Deliver the frames at ``data[pos:]`` it can; returns where it stopped, why, and that frame's extent."""
+        queue = self._queue
+        put = queue.feed_data
+        size = queue._size
+        limit = queue._limit
+        n = len(data)
+        while pos < n:
+            # Where the library's parser stalls too: before any frame, bytes left.
+            if size > limit:
+                return pos, _FULL, 0
+            header = _header(data, pos)
+            if header is None:
+                return pos, _HEADER, 0
+            size_of_header, length, mask = header
+            if length is None:
+                # The library refuses the length before reading more.
+                return pos, _LIBRARY, _ALL
+            first = data[pos]
+            opcode = first & 0x0F
+            if not deliver or first & 0xF0 != 0x80 or opcode not in (1, 2):
+                return pos, _LIBRARY, size_of_header + length
+            start = pos + size_of_header
+            if (self._max_size and length >= self._max_size) or length > n - start:
+                return pos, _LIBRARY, size_of_header + length
+            body = data[start : start + length]
+            if handle is not None:
+                handle(True, opcode, bytearray(apply_mask(body, mask)) if mask is not None else body, 0)
+                size = queue._size
+                pos = start + length
+                continue
+            payload = apply_mask(body, mask) if mask is not None else body
+            if opcode == 2:
+                record = _new_record(self._binary_cls, (self._binary_kind, payload, ""))
+            elif self._decode_text:
+                try:
+                    text = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    return pos, _LIBRARY, size_of_header + length  # the library raises its own error
+                record = _new_record(self._text_cls, (self._text_kind, text, ""))
+            else:
+                record = _new_record(self._text_cls, (self._text_kind, payload, ""))
+            put(record, length)
+            size += length + self._overhead
+            pos = start + length
+        return pos, _DONE, 0
+
+
+def _header(data: bytes, pos: int) -> Optional[tuple[int, Optional[int], Optional[bytes]]]:
+    """``(size, length, mask)`` of the header at ``data[pos:]`` (RFC 6455 §5.2), None if cut short.
+
+    ``length`` is None when the 64-bit length has its most significant bit set.
+    """
+    n = len(data)
+    if n - pos < 2:
+        return None
+    second = data[pos + 1]
+    length: Optional[int] = second & 0x7F
+    start = pos + 2
+    if length == 126:
+        if n < start + 2:
+            return None
+        length = int.from_bytes(data[start : start + 2], "big")
+        start += 2
+    elif length == 127:
+        if n < start + 8:
+            return None
+        length = int.from_bytes(data[start : start + 8], "big")
+        start += 8
+        if length >> 63:
+            return start - pos, None, None
+    mask = None
+    if second & 0x80:
+        if n < start + 4:
+            return None
+        mask = data[start : start + 4]
+        start += 4
+    return start - pos, length, mask

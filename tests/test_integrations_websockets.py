@@ -439,6 +439,16 @@ def test_protocol_differential_catches_a_corrupted_payload(backend, monkeypatch)
     broken = SimpleNamespace(**vars(backend))
     broken.apply_mask = lambda data, key: bytes(backend.apply_mask(data, key))[:-1] + b"?"
     monkeypatch.setattr(_patching, "_selected", broken)
+    # Plain data frames are read in bulk by fastframe's _relay: break that too.
+    bulk = integration._relay(backend).read_data_frames
+
+    def broken_bulk(*args: Any) -> Any:
+        pos, current_size = bulk(*args)
+        for frame in args[-1]:
+            frame.data = bytes(frame.data)[:-1] + b"?"
+        return pos, current_size
+
+    monkeypatch.setattr(integration, "_relay", lambda api: SimpleNamespace(read_data_frames=broken_bulk))
     integration.patch()
     try:
         got = run_protocol(case)

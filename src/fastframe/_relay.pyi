@@ -1,2 +1,2 @@
 # The compiled twin has the signatures of the pure one.
-from ._relay_py import FrameRelay as FrameRelay
+from ._relay_py import FrameRelay as FrameRelay, read_data_frames as read_data_frames

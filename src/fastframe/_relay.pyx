@@ -23,7 +23,7 @@ from ._ckernels cimport (
 
 from weakref import ref
 
-__all__ = ["FrameRelay"]
+__all__ = ["FrameRelay", "read_data_frames"]
 
 cdef extern from "Python.h":
     # Returns a new reference, which Cython takes over.
@@ -298,3 +298,92 @@ cdef class FrameRelay:
             pos += h.size + <Py_ssize_t>length
         why[0] = RELAY_DONE
         return pos
+
+
+def read_data_frames(bytearray buf, Py_ssize_t pos, bint masked, max_message_size, max_fragment_size,
+                     current_size, frame_cls, tuple opcodes, list events):
+    """read_data_frames(buf, pos, masked, max_message_size, max_fragment_size, current_size, frame_cls, opcodes, events)
+    --
+
+    Turn the plain data frames at ``buf[pos:]`` into a library's frame objects (websockets' sans-I/O ``Protocol``).
+
+    Reads frames while each is whole in ``buf``, is text, binary or a
+    continuation (RFC 6455 §5.6) with no reserved bit set (§5.2, no
+    extension in use), has the masking of ``masked`` (§5.3), fits the size
+    limit the library's parser would give it, and continues a fragmented
+    message exactly when one is in progress (§5.4).  It stops at the first
+    other frame, which the library reads itself, with its own errors.
+
+    Each frame becomes ``frame_cls`` with the fields ``opcode`` (from
+    ``opcodes``, by value), ``data`` (``bytes`` if it was masked, else a
+    ``bytearray``, as the library's parser gives them), ``fin``, ``rsv1``,
+    ``rsv2`` and ``rsv3``, set as its dataclass ``__init__`` would, and is
+    appended to ``events``.  The limit for each frame is
+    ``max_message_size`` less the size of the message in progress
+    (``current_size``; None when there is none) and at most
+    ``max_fragment_size``; None means no limit.
+
+    Args:
+        buf: the library's receive buffer (not changed here).
+        pos: where a frame starts in it.
+        masked: whether frames must be masked (the library is a server).
+        max_message_size: the library's message limit, or None.
+        max_fragment_size: the library's frame limit, or None.
+        current_size: the size of the fragmented message in progress, or None.
+        frame_cls: the library's frame class: a plain dataclass with those six fields.
+        opcodes: the library's opcode for each value 0 to 15 (None for unknown ones).
+        events: where the frames go.
+
+    Returns:
+        ``(pos, current_size)``: where it stopped in ``buf``, and the size of
+        the message in progress then.
+    """
+    cdef const uint8_t *base = <const uint8_t *>PyByteArray_AS_STRING(buf)
+    cdef Py_ssize_t n = len(buf)
+    cdef ff_header h
+    cdef Py_ssize_t length, start
+    cdef object data, frame, state
+    if pos < 0 or pos > n:
+        raise ValueError(f"pos must be in 0..{n}, got {pos}")
+    if len(opcodes) != 16:
+        raise ValueError("opcodes must have 16 entries")
+    new = object.__new__
+    while pos < n:
+        if ff_parse_header(base + pos, <size_t>(n - pos), &h) != FF_HEADER_OK:
+            break
+        if h.opcode > 2 or h.rsv1 or h.rsv2 or h.rsv3 or h.masked != masked or opcodes[h.opcode] is None:
+            break
+        if (h.opcode == 0) != (current_size is not None):
+            break  # the library's own parser raises its error
+        # The limit as the library's parser computes it.
+        allowed = max_fragment_size
+        if max_message_size is not None:
+            allowed = max_message_size - (current_size or 0)
+            if max_fragment_size is not None and max_fragment_size < allowed:
+                allowed = max_fragment_size
+        if allowed is not None and (allowed < 0 or h.length > <uint64_t>allowed):
+            break
+        if h.length > <uint64_t>(n - pos - <Py_ssize_t>h.size):
+            break
+        length = <Py_ssize_t>h.length
+        start = pos + <Py_ssize_t>h.size
+        if masked:
+            data = PyBytes_FromStringAndSize(NULL, length)
+            ff_mask(<uint8_t *>PyBytes_AS_STRING(data), base + start, <size_t>length, h.mask, 0)
+        else:
+            data = PyByteArray_FromStringAndSize(<const char *>(base + start), length)
+        frame = new(frame_cls)
+        state = frame.__dict__
+        state["opcode"] = opcodes[h.opcode]
+        state["data"] = data
+        state["fin"] = True if h.fin else False
+        state["rsv1"] = False
+        state["rsv2"] = False
+        state["rsv3"] = False
+        events.append(frame)
+        if h.opcode == 0:
+            current_size = None if h.fin else current_size + length
+        elif not h.fin:
+            current_size = length
+        pos = start + length
+    return pos, current_size

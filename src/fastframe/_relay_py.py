@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from ._mask_py import apply_mask
 
-__all__ = ["FrameRelay"]
+__all__ = ["FrameRelay", "read_data_frames"]
 
 # Skips a NamedTuple's Python-level __new__, as the library's own parser does.
 _new_record = tuple.__new__
@@ -209,7 +209,7 @@ class FrameRelay:
         return pos, _DONE, 0
 
 
-def _header(data: bytes, pos: int) -> Optional[tuple[int, Optional[int], Optional[bytes]]]:
+def _header(data: Any, pos: int) -> Optional[tuple[int, Optional[int], Optional[bytes]]]:
     """``(size, length, mask)`` of the header at ``data[pos:]`` (RFC 6455 §5.2), None if cut short.
 
     ``length`` is None when the 64-bit length has its most significant bit set.
@@ -239,3 +239,89 @@ def _header(data: bytes, pos: int) -> Optional[tuple[int, Optional[int], Optiona
         mask = data[start : start + 4]
         start += 4
     return start - pos, length, mask
+
+
+def read_data_frames(
+    buf: bytearray,
+    pos: int,
+    masked: bool,
+    max_message_size: Optional[int],
+    max_fragment_size: Optional[int],
+    current_size: Optional[int],
+    frame_cls: Any,
+    opcodes: tuple[Any, ...],
+    events: list[Any],
+) -> tuple[int, Optional[int]]:
+    """Turn the plain data frames at ``buf[pos:]`` into a library's frame objects (websockets' sans-I/O ``Protocol``).
+
+    Reads frames while each is whole in ``buf``, is text, binary or a
+    continuation (RFC 6455 §5.6) with no reserved bit set (§5.2, no
+    extension in use), has the masking of ``masked`` (§5.3), fits the size
+    limit the library's parser would give it, and continues a fragmented
+    message exactly when one is in progress (§5.4).  It stops at the first
+    other frame, which the library reads itself, with its own errors.
+
+    Each frame becomes ``frame_cls`` with the fields ``opcode`` (from
+    ``opcodes``, by value), ``data`` (``bytes`` if it was masked, else a
+    ``bytearray``, as the library's parser gives them), ``fin``, ``rsv1``,
+    ``rsv2`` and ``rsv3``, set as its dataclass ``__init__`` would, and is
+    appended to ``events``.  The limit for each frame is
+    ``max_message_size`` less the size of the message in progress
+    (``current_size``; None when there is none) and at most
+    ``max_fragment_size``; None means no limit.
+
+    Args:
+        buf: the library's receive buffer (not changed here).
+        pos: where a frame starts in it.
+        masked: whether frames must be masked (the library is a server).
+        max_message_size: the library's message limit, or None.
+        max_fragment_size: the library's frame limit, or None.
+        current_size: the size of the fragmented message in progress, or None.
+        frame_cls: the library's frame class: a plain dataclass with those six fields.
+        opcodes: the library's opcode for each value 0 to 15 (None for unknown ones).
+        events: where the frames go.
+
+    Returns:
+        ``(pos, current_size)``: where it stopped in ``buf``, and the size of
+        the message in progress then.
+    """
+    n = len(buf)
+    if not 0 <= pos <= n:
+        raise ValueError(f"pos must be in 0..{n}, got {pos}")
+    if len(opcodes) != 16:
+        raise ValueError("opcodes must have 16 entries")
+    while pos < n:
+        header = _header(buf, pos)
+        if header is None:
+            break
+        size, length, mask = header
+        first = buf[pos]
+        code = first & 0x0F
+        if length is None or code > 2 or first & 0x70 or (mask is not None) != masked or opcodes[code] is None:
+            break
+        if (code == 0) != (current_size is not None):
+            break  # the library's own parser raises its error
+        # The limit as the library's parser computes it.
+        allowed = max_fragment_size
+        if max_message_size is not None:
+            allowed = max_message_size - (current_size or 0)
+            if max_fragment_size is not None and max_fragment_size < allowed:
+                allowed = max_fragment_size
+        if allowed is not None and (allowed < 0 or length > allowed):
+            break
+        start = pos + size
+        if length > n - start:
+            break
+        body = buf[start : start + length]
+        data: Any = apply_mask(body, mask) if mask is not None else body
+        fin = bool(first & 0x80)
+        frame = object.__new__(frame_cls)
+        frame.__dict__.update(opcode=opcodes[code], data=data, fin=fin, rsv1=False, rsv2=False, rsv3=False)
+        events.append(frame)
+        if code == 0:
+            assert current_size is not None
+            current_size = None if fin else current_size + length
+        elif not fin:
+            current_size = length
+        pos = start + length
+    return pos, current_size

@@ -33,6 +33,8 @@ is.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import importlib
 import importlib.abc
 import importlib.machinery
 import secrets
@@ -50,6 +52,11 @@ __all__ = ["SUPPORTED_VERSIONS", "PATCHED_BY_DEFAULT", "patch", "unpatch", "is_p
 
 _LEGACY_FRAMING = "websockets.legacy.framing"
 _LEGACY_PROTOCOL = "websockets.legacy.protocol"
+
+
+def _relay(api: Any) -> ModuleType:
+    """fastframe's fast paths into other libraries' objects, of backend ``api``."""
+    return importlib.import_module("fastframe._relay" + ("" if api.name == "cython" else "_py"))
 
 
 def _opcodes(frames: ModuleType) -> tuple[Any, ...]:
@@ -74,6 +81,14 @@ def _build_parse(api: Any, ws: dict[str, Any]) -> Callable[[Any], Generator[None
     payload_too_big = exceptions.PayloadTooBig
     original_recv_frame = protocol.Protocol.recv_frame
     unpack = struct.unpack
+    # Plain data frames in bulk, built as websockets' dataclass __init__ would:
+    # only if Frame is still that plain dataclass.
+    fields = (
+        tuple(field.name for field in dataclasses.fields(frame_class)) if dataclasses.is_dataclass(frame_class) else ()
+    )
+    plain = fields == ("opcode", "data", "fin", "rsv1", "rsv2", "rsv3") and not hasattr(frame_class, "__post_init__")
+    plain = plain and "__slots__" not in vars(frame_class)
+    read_data_frames = _relay(api).read_data_frames if plain else None
 
     def receive_frames(self: Any) -> None:
         """Handle every complete frame at the start of the reader's buffer that websockets would read whole.
@@ -100,8 +115,23 @@ def _build_parse(api: Any, ws: dict[str, Any]) -> Callable[[Any], Generator[None
         # websockets' recv_frame for data frames is a few lines on current_size;
         # done inline unless someone replaced recv_frame (then it is called).
         inline = type(self).recv_frame is original_recv_frame and "recv_frame" not in self.__dict__
+        bulk = read_data_frames if inline and not extensions and not self.debug else None
         try:
             while end - pos >= 2:
+                if bulk is not None:
+                    pos, self.current_size = bulk(
+                        buf,
+                        pos,
+                        masked,
+                        max_message_size,
+                        max_fragment_size,
+                        self.current_size,
+                        frame_class,
+                        opcodes,
+                        events,
+                    )
+                    if end - pos < 2:
+                        break
                 try:
                     header = parse_header(buf, pos)
                 except _FastframeProtocolError:

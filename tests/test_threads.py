@@ -1,7 +1,7 @@
 """The free-threading contract: kernels and one-shot functions are thread-safe.
 
-Many threads call masking, UTF-8 validation, header parsing and building at
-once on the same input objects (and ``mask_inplace`` on buffers of their
+Many threads call masking, UTF-8 validation, header parsing and building,
+and close payload parsing and building at once on the same input objects (and ``mask_inplace`` on buffers of their
 own), and every result is checked against the independent references of
 tests/support.  The inputs include buffers large enough for the compiled
 backend to release the GIL (masking from 64 KiB, validation from 256 KiB), so
@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from support.decoder import header_fields, ref_parse_header
-from support.encoder import encode_frame, encode_header, mask
+from support.encoder import close_payload, encode_frame, encode_header, mask
 
 THREADS = 8
 ROUNDS = 3
@@ -140,6 +140,17 @@ def _checks(backend: SimpleNamespace) -> list[tuple[str, Check]]:
 
         checks += [(f"parse_header {length}", parse), (f"parse_header short {length}", parse_short)]
         checks.append((f"build_header {length}", build))
+
+    for code, reason in [(1000, ""), (1001, "going away"), (4000, "é" * 40), (3000, "🙂" * 30)]:
+        close = close_payload(code, reason.encode())
+
+        def parse_close(close: bytes = close, code: int = code, reason: str = reason) -> bool:
+            return backend.parse_close(close) == (code, reason)
+
+        def build_close(close: bytes = close, code: int = code, reason: str = reason) -> bool:
+            return backend.build_close(code, reason) == close
+
+        checks += [(f"parse_close {code}", parse_close), (f"build_close {code}", build_close)]
 
     for payload in shared_payloads:
         for key in (None, KEYS[1]):

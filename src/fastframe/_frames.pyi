@@ -11,3 +11,16 @@ from ._frames_py import (
     parse_close as parse_close,
     parse_header as parse_header,
 )
+
+__all__ = [
+    "Header",
+    "Frame",
+    "parse_header",
+    "build_header",
+    "build_frame",
+    "build_fragments",
+    "parse_close",
+    "build_close",
+    "MAX_PAYLOAD_LENGTH",
+    "OPCODES",
+]

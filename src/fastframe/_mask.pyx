@@ -107,7 +107,8 @@ def apply_mask(data, mask):
     """Mask or unmask ``data`` with a 4-byte key (RFC 6455 §5.3).
 
     Masking and unmasking are the same operation: byte ``i`` is XORed with
-    ``mask[i % 4]``.
+    ``mask[i % 4]``.  Thread-safe: threads may call it at once on the same
+    ``data``.
 
     Args:
         data: any C-contiguous buffer (bytes, bytearray, memoryview, ...).
@@ -145,6 +146,7 @@ def mask_inplace(buffer, mask, offset=0):
     ``offset`` is the position of ``buffer[0]`` within the masked payload:
     unmasking a payload that arrives in chunks is ``mask_inplace(chunk, mask,
     offset)`` with ``offset`` advanced by each chunk's length, with no copy.
+    Thread-safe as long as no other thread uses ``buffer`` meanwhile.
 
     Args:
         buffer: a writable C-contiguous buffer (bytearray, writable memoryview).

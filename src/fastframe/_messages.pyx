@@ -101,7 +101,8 @@ cdef class MessageAssembler:
     message size limit (from each header, before buffering) and UTF-8 (as
     the bytes arrive), so the assembler only joins.  A message in progress
     holds its fragments until the final one, never more than the parser's
-    ``max_message_size``.
+    ``max_message_size``.  An assembler, like its parser, is not
+    thread-safe; use one per connection.
 
     Args:
         parser: the frame parser to read from (any object with a

@@ -2,3 +2,5 @@
 from ._utf8_py import Utf8Validator as Utf8Validator, validate_utf8 as validate_utf8
 
 KERNEL: str
+
+__all__ = ["validate_utf8", "Utf8Validator", "KERNEL"]

@@ -64,6 +64,7 @@ def validate_utf8(data: Buffer) -> bool:
     """Tell whether ``data`` is well-formed UTF-8 (RFC 3629 §4).
 
     Text frames and close reasons must be valid UTF-8 (RFC 6455 §5.6, §8.1).
+    Thread-safe: threads may call it at once on the same ``data``.
 
     Args:
         data: any C-contiguous buffer.
@@ -93,7 +94,8 @@ class Utf8Validator:
     ``ED A0`` (a surrogate) or ``F4 90`` (above U+10FFFF) — and keeps returning
     False until :meth:`reset`.  Code points split across chunks are valid.
     RFC 6455 §8.1 asks endpoints to fail the connection as soon as that
-    happens rather than when the message ends.
+    happens rather than when the message ends.  A validator holds the state
+    of one message: it is not thread-safe; use one per connection.
     """
 
     __slots__ = ("_accepted", "_failed", "_tail")

@@ -78,10 +78,12 @@ cdef enum:
     RELAY_LIBRARY = 3  # a frame for the library's own parser
 
 
+# The docstring opens with the signature and "--": inspect.signature() reads
+# it there (a compiled class has no other), and __doc__ leaves it out.
 @cython.final
 cdef class FrameRelay:
     """FrameRelay(reader, queue, library_feed, library_handle, stall, kinds, max_size)
-    --
+--
 
     Read a connection's frames for a library that queues one record per message (aiohttp).
 
@@ -302,10 +304,7 @@ cdef class FrameRelay:
 
 def read_data_frames(bytearray buf, Py_ssize_t pos, bint masked, max_message_size, max_fragment_size,
                      current_size, frame_cls, tuple opcodes, list events):
-    """read_data_frames(buf, pos, masked, max_message_size, max_fragment_size, current_size, frame_cls, opcodes, events)
-    --
-
-    Turn the plain data frames at ``buf[pos:]`` into a library's frame objects (websockets' sans-I/O ``Protocol``).
+    """Turn the plain data frames at ``buf[pos:]`` into a library's frame objects (websockets' sans-I/O ``Protocol``).
 
     Reads frames while each is whole in ``buf``, is text, binary or a
     continuation (RFC 6455 §5.6) with no reserved bit set (§5.2, no

@@ -25,7 +25,7 @@ close reason with a byte-at-a-time state machine in Python
 Frame reading (``websocket._abnf.frame_buffer``) is left as it is: it reads
 each header, key and payload with its own ``recv`` call on the socket, so the
 time per frame is in those calls and in websocket-client's own Python, not
-in work fastframe does faster (bench/test_bench_integrations_websocket_client.py
+in work fastframe does faster (bench/test_bench_integrations_websocket.py
 measures the receive path patched and unpatched).
 
 websocket-client's own tests reload ``websocket._abnf`` (and re-import
@@ -246,7 +246,7 @@ SUPPORTED_VERSIONS: str = _integration.supported_versions
 
 #: Whether fastframe.patch() with no names patches websocket-client: yes, its
 #: masking and UTF-8 validation are faster patched
-#: (bench/test_bench_integrations_websocket_client.py).
+#: (bench/test_bench_integrations_websocket.py).
 PATCHED_BY_DEFAULT = True
 
 

@@ -28,15 +28,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import tornado.iostream
-import tornado.util
-import tornado.websocket
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fastframe.integrations import IntegrationError, _patching, tornado as integration
 from support.encoder import mask
 from support.strategies import keys, streams
 from support.tornado_echo import echo
+
+# Where the test extra is not installed (the wheel builds' smoke test).
+pytest.importorskip("tornado")
+pytest.importorskip("websocket")
+
+import tornado.iostream
+import tornado.util
+import tornado.websocket
+
+from fastframe.integrations import IntegrationError, _patching, tornado as integration
 
 try:
     import tornado.speedups as speedups

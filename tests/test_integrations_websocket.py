@@ -31,13 +31,19 @@ from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from websocket import _abnf, _exceptions, _utils
 
-from fastframe.integrations import IntegrationError, _patching, websocket as integration
 from support.encoder import mask
 from support.strategies import byte_mutations, keys, streams, texts
 from support.tornado_echo import echo
 from support.utf8_oracle import utf8_extendable
+
+# Where the test extra is not installed (the wheel builds' smoke test).
+pytest.importorskip("websocket")
+pytest.importorskip("tornado")
+
+from websocket import _abnf, _exceptions, _utils
+
+from fastframe.integrations import IntegrationError, _patching, websocket as integration
 
 #: What the patch replaces, as websocket-client defines it.
 ORIGINALS = {

@@ -296,6 +296,30 @@ def test_install_requirements_installs_only_what_is_missing(monkeypatch, backend
     assert len(commands) == 1
 
 
+def test_tests_of_an_installed_package_run_by_module_name_from_an_empty_directory(monkeypatch, capsys, backend):
+    runs = []
+
+    def run_suite(root, paths, *, patch=(), pytest_args=(), workdir, env=None):
+        # The runner's scratch directory, as the run sees it.
+        runs.append((sorted(path.name for path in root.iterdir()), (root / "conftest.py").read_text(), list(paths)))
+        runs[-1] += (list(pytest_args),)
+        outcomes = {"pkg.test.mod::test_x": "passed"}
+        report = {"patched_at_start": list(patch), "patched_at_end": list(patch), "backend": backend.name}
+        return peer.Run(tuple(patch), 0, 0.1, outcomes, report)
+
+    def no_sdist(*args):
+        raise AssertionError("an installed package's tests need no sdist")
+
+    table = {"pytest": peer.Peer("pytest", tests=("pkg.test.mod",), installed_tests=True, conftest="SETUP = 1\n")}
+    monkeypatch.setattr(peer, "PEERS", table)
+    monkeypatch.setattr(peer, "run_suite", run_suite)
+    monkeypatch.setattr(peer, "fetch_sdist", no_sdist)
+    assert peer.main(["pytest", "--no-install", "-q"]) == 0
+    assert [run[:3] for run in runs] == [(["conftest.py"], "SETUP = 1\n", ["pkg.test.mod"])] * 2
+    assert all(run[3] == ["-q", "--pyargs"] for run in runs)
+    assert "tests from the installed pytest" in capsys.readouterr().out
+
+
 def test_plugin_patches_wsproto_before_the_suite_imports_it(pytester, monkeypatch, backend):
     from fastframe.integrations import _patching
 

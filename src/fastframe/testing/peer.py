@@ -78,6 +78,12 @@ class Peer:
             release's tag (read-only; never vendored).
         hide: top-level directories of the sdist to move aside, so that the
             tests import the installed library (compiled) and not its source tree.
+        installed_tests: the tests are modules of the installed package (its
+            wheel ships them): ``tests`` are module names, run with
+            ``--pyargs`` from an empty directory, and no sdist is downloaded.
+        conftest: with ``installed_tests``, the ``conftest.py`` written into
+            that directory for both runs: what the library's own test runner
+            sets up before its tests (never a change to a test).
     """
 
     distribution: str
@@ -87,6 +93,8 @@ class Peer:
     args: tuple[str, ...] = ()
     sdist_has_tests: bool = True
     hide: tuple[str, ...] = ()
+    installed_tests: bool = False
+    conftest: str = ""
 
 
 #: Every library whose suite this runner knows, by the name fastframe.patch() takes.
@@ -143,6 +151,24 @@ PEERS: dict[str, Peer] = {
         args=("-o", "addopts=", "-m", "not dev_mode and not autobahn and not internal"),
         hide=("aiohttp",),
     ),
+    # tornado's wheel ships its tests (tornado.test), which import the installed,
+    # compiled tornado: its sdist's source tree has no built speedups.  Its
+    # WebSocket tests cover framing, masking (Python and C), compression,
+    # limits and the client and server; util_test covers tornado.util.  Its
+    # own runner (tornado.test.runtests) silences the access log, which its
+    # tests' log checks expect.
+    "tornado": Peer(
+        "tornado",
+        tests=("tornado.test.websocket_test", "tornado.test.util_test"),
+        requirements=("pytest",),
+        installed_tests=True,
+        conftest='import logging\nlogging.getLogger("tornado.access").setLevel(logging.CRITICAL)\n',
+    ),
+    # websocket-client's sdist ships its tests inside the package
+    # (websocket/tests), run from the sdist's root (the same pure-Python
+    # release as the installed one).  Its tests that need a network or a
+    # local echo server skip without them (TEST_WITH_INTERNET, LOCAL_WS_SERVER_PORT).
+    "websocket": Peer("websocket-client", tests=("websocket/tests",), requirements=("pytest",)),
 }
 
 #: pytest's JUnit ``<skipped type=...>`` for an expected failure.
@@ -410,8 +436,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{peer.distribution} is not installed here: install the version to test first", file=sys.stderr)
         return 2
     print(f"{peer.distribution} {version}: its own test suite, unpatched and patched by fastframe")
+    scratch = None
     if options.source is not None:
         root = options.source.resolve()
+    elif peer.installed_tests:
+        # An empty directory: nothing in it shadows the installed package.
+        scratch = tempfile.TemporaryDirectory(prefix="fastframe-peer-root-")
+        root = Path(scratch.name)
+        if peer.conftest:
+            (root / "conftest.py").write_text(peer.conftest, encoding="utf-8")
     elif not peer.sdist_has_tests:
         print(
             f"{peer.distribution}'s sdist has no tests: pass --source DIR, a copy of its repository "
@@ -435,17 +468,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     elif options.backend == "cython":
         env.pop("FASTFRAME_NO_EXTENSIONS", None)
     args = [*peer.args, *pytest_args]
+    if peer.installed_tests and options.source is None:
+        args.append("--pyargs")
     for test, reason in peer.deselect.items():
         print(f"deselected in both runs: {test} ({reason})")
         args += ["--deselect", test]
     # The table lists the test paths of every release; a release has some of them.
-    paths = options.tests or [path for path in peer.tests if (root / path).exists()]
+    if peer.installed_tests and options.source is None:
+        paths = options.tests or list(peer.tests)
+    else:
+        paths = options.tests or [path for path in peer.tests if (root / path).exists()]
     if not paths:
         print(f"none of {', '.join(peer.tests)} is in {root}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="fastframe-peer-") as work:
         unpatched = run_suite(root, paths, pytest_args=args, workdir=Path(work), env=env)
         patched = run_suite(root, paths, patch=(options.library,), pytest_args=args, workdir=Path(work), env=env)
+    if scratch is not None:
+        scratch.cleanup()
+        root = Path(f"the installed {peer.distribution}")
     print(f"\n{peer.distribution} {version}, tests from {root}:")
     return compare(unpatched, patched)
 

@@ -263,3 +263,14 @@ def test_compare_with_nothing_in_common(backend: Any, tmp_path: Path, capsys: py
 def test_only_rejects_an_unknown_name() -> None:
     with pytest.raises(SystemExit, match="no_such_kernel"):
         cli.main([*TINY, "--only", "no_such_kernel"])
+
+
+def test_markdown_summary_has_a_row_per_case(backend: Any, tmp_path: Path) -> None:
+    md = tmp_path / "speed.md"
+    data = run(backend, tmp_path, "--peers", "none", "--clock", "wall", "--markdown", str(md), only="apply_mask")
+    assert data["settings"]["clock"] == "wall"
+    lines = md.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("| case | fastframe |")
+    assert [line.split(" | ")[0] for line in lines[2:]] == ["| apply_mask 16 B", "| apply_mask 64 B"]
+    ours = {row["size"]: row for row in rows(data, f"fastframe-{backend.name}")}
+    assert f"({ours[64]['gb_per_s']:.3g} GB/s)" in lines[3]

@@ -79,9 +79,16 @@ def arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--peers", metavar="NAMES", help="measure only these peers (comma-separated; 'none': no peer)")
     parser.add_argument("--repeats", type=int, help="samples per implementation; the median is shown (7; quick 5)")
     parser.add_argument("--target", type=float, help="seconds per sample (0.01; quick 0.002)")
+    parser.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="time samples with the process's CPU time (the default: a shared machine's waits left out) or wall time",
+    )
     parser.add_argument("--json", metavar="PATH", help="write every sample and the machine to PATH ('-': stdout)")
     parser.add_argument("--plot", metavar="PATH", help="draw throughput against size (and the scenarios) into PATH.png")
     parser.add_argument("--compare", metavar="OLD", help="show the change against an earlier --json file")
+    parser.add_argument("--markdown", metavar="PATH", help="write a one-row-per-case summary as a Markdown table")
     parser.add_argument("--e2e", action="store_true", help="also run bench/e2e.py --quick (loopback, from a checkout)")
     parser.add_argument("--plain", action="store_true", help="plain-text table and no progress bar, even with rich")
     parser.add_argument("--list", action="store_true", help="list the kernels, scenarios and peers, then exit")
@@ -194,7 +201,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with progress(len(cases) * (repeats + 1), enabled=not args.plain) as step:
         for case in cases:
             tick = step(f"{case.name} {case.label}")
-            results += measure(case, repeats=repeats, target=target, tick=tick)
+            results += measure(case, repeats=repeats, target=target, clock=args.clock, tick=tick)
     gc.unfreeze()
 
     report.print_tables(report.tables(results), plain=args.plain)
@@ -209,12 +216,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     load = report.machine()["load"]
     print(
         f"{report.cpu_model()}, {os.cpu_count()} cores, load {load}; kernels {report.machine()['kernels']}; "
-        f"medians of {repeats} samples of ~{target * 1e3:g} ms, implementations interleaved"
+        f"medians of {repeats} samples of ~{target * 1e3:g} ms ({args.clock} time), implementations interleaved"
     )
 
     settings = {
         "repeats": repeats,
         "target_seconds": target,
+        "clock": args.clock,
         "sizes": sizes,
         "kernels": kernels,
         "scenarios": scenarios,
@@ -233,6 +241,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"--compare: no case of this run is in {args.compare}")
     if args.json:
         report.write_json(data, args.json)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as out:
+            out.write(report.markdown(results) + "\n")
     if args.plot:
         from .plot import plot
 

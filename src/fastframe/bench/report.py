@@ -15,7 +15,8 @@ The JSON file (``--json PATH``) holds:
     Name -> ``{"version": ...}`` for each one measured, or
     ``{"missing": reason}`` for each peer that is not installed.
 ``settings``
-    ``repeats``, ``target_seconds`` (one sample's length), ``sizes``.
+    ``repeats``, ``target_seconds`` (one sample's length), ``clock`` (``cpu``
+    or ``wall``), ``sizes``, ``kernels``, ``scenarios``.
 ``results``
     One object per implementation and case: ``group`` (``kernel`` or
     ``scenario``), ``name``, ``case`` (its label), ``size``, ``bytes`` and
@@ -321,3 +322,44 @@ def write_json(data: dict[str, Any], path: str) -> None:
         return
     with open(path, "w", encoding="utf-8") as out:
         out.write(text + "\n")
+
+
+def markdown(results: Sequence[Result]) -> str:
+    """A summary as a Markdown table (one row per case), as the README shows it.
+
+    Columns: the case, fastframe's time per operation and throughput, every
+    other implementation's time as a multiple of fastframe's (the best peer
+    first), and fastframe's throughput as a share of the copy reference's.
+    """
+    cases: dict[tuple[str, str], dict[str, Result]] = {}
+    for r in results:
+        cases.setdefault((r.case.name, r.case.label), {})[r.impl] = r
+    lines = [
+        "| case | fastframe | the others (time ÷ fastframe's) | % of copy speed |",
+        "|---|---:|---|---:|",
+    ]
+    for (name, label), by_impl in cases.items():
+        ours = _reference(by_impl)
+        if ours is None or not ours.median:
+            continue
+        f = figures(ours)
+        scenario = ours.case.group == "scenario"
+        if scenario:
+            here = f"{fmt_rate(f['messages_per_s'] or 0.0, 'msg/s')}, {f['mb_per_s'] or 0.0:.3g} MB/s"
+        else:
+            here = fmt_time(f["ns_per_op"] or 0.0)
+            if f["gb_per_s"] is not None:
+                here += f" ({f['gb_per_s']:.3g} GB/s)"
+        others = sorted(
+            (r for n, r in by_impl.items() if r is not ours and n != "copy" and r.median),
+            key=lambda r: (not _is_peer(r.impl), r.median or 0.0),
+        )
+        shown = ", ".join(f"{r.impl} {fmt_ratio((r.median or 0.0) / ours.median)}" for r in others)
+        flagged = [n for n, r in by_impl.items() if r.status != "ok"]
+        if flagged:
+            shown += "; " + ", ".join(f"{n} wrong, not timed" for n in flagged)
+        copy = by_impl.get("copy")
+        share = f"{copy.median / ours.median:.0%}" if copy and copy.median and ours.case.nbytes else ""
+        per = " per frame" if ours.case.ops > 1 and not scenario else ""
+        lines.append(f"| {name} {label}{per} | {here} | {shown} | {share} |")
+    return "\n".join(lines)

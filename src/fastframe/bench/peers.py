@@ -254,11 +254,12 @@ class Websockets(Adapter):
 
         def feed(state: Any, chunk: bytes) -> None:
             state[1].receive_data(chunk)
-            state[0].extend(state[1].events_received())
+            # The Protocol hands out frames; websockets' connections decode text
+            # before delivering it, so that is timed here too, as in every other receiver.
+            state[0].extend(f.data.decode() if f.opcode is text else f.data for f in state[1].events_received())
 
         def take(state: Any) -> list[Payload]:
-            # Text is decoded as websockets' connections do when they deliver it.
-            return [f.data.decode() if f.opcode is text else bytes(f.data) for f in state[0]]
+            return [bytes(data) if isinstance(data, (bytearray, memoryview)) else data for data in state[0]]
 
         return Receiver(new, feed, take)
 

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from .cases import size_label
 from .report import figures
 from .timing import Result
 
@@ -72,6 +73,9 @@ def plot(results: Sequence[Result], path: str, *, title: str) -> None:
             style = {"linestyle": "--", "linewidth": 1.5} if impl == "copy" else {"marker": "o", "markersize": 3}
             ax.plot(xs, ys, label=impl, color=colour[impl], **style)
         ax.set_xscale("log", base=2)
+        sizes = sorted({r.case.size for r in members})
+        ax.set_xticks(sizes, [size_label(size) for size in sizes])
+        ax.minorticks_off()
         ax.set_yscale("log")
         ax.set_title(kernel, fontsize=9)
         ax.set_xlabel("payload bytes", fontsize=7)

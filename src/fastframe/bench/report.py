@@ -148,6 +148,11 @@ def fmt_rate(value: float, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
+def fmt_mbps(value: float) -> str:
+    """``28.8 MB/s``, ``6,360 MB/s``."""
+    return f"{value:,.0f} MB/s" if value >= 1000 else f"{value:.3g} MB/s"
+
+
 def fmt_ratio(ratio: float) -> str:
     """A time ratio: ``3.2×`` (slower), ``0.85×`` (faster)."""
     return f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.0f}×"
@@ -178,7 +183,7 @@ def _cell(result: Result, fastframe: Optional[Result], scenario: bool) -> str:
     f = figures(result)
     if scenario:
         first = fmt_rate(f["messages_per_s"] or 0.0, "msg/s")
-        second = f"{f['mb_per_s'] or 0.0:.3g} MB/s"
+        second = fmt_mbps(f["mb_per_s"] or 0.0)
     else:
         first = fmt_time(f["ns_per_op"] or 0.0)
         second = f"{f['gb_per_s']:.3g} GB/s" if f["gb_per_s"] is not None else ""
@@ -345,7 +350,7 @@ def markdown(results: Sequence[Result]) -> str:
         f = figures(ours)
         scenario = ours.case.group == "scenario"
         if scenario:
-            here = f"{fmt_rate(f['messages_per_s'] or 0.0, 'msg/s')}, {f['mb_per_s'] or 0.0:.3g} MB/s"
+            here = f"{fmt_rate(f['messages_per_s'] or 0.0, 'msg/s')}, {fmt_mbps(f['mb_per_s'] or 0.0)}"
         else:
             here = fmt_time(f["ns_per_op"] or 0.0)
             if f["gb_per_s"] is not None:

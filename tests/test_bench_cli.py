@@ -106,6 +106,12 @@ def test_plot_writes_a_png_that_opens(backend: Any, tmp_path: Path) -> None:
     height, width = pixels.shape[:2]
     assert height > 100 and width > 100
     assert pixels.min() < pixels.max(), "the image is blank"
+    # Drawn again from the saved run: the same figure.
+    from fastframe.bench import plot
+
+    again = tmp_path / "again.png"
+    assert plot.main([str(tmp_path / "run.json"), str(again)]) == 0
+    assert image.imread(str(again)).shape == pixels.shape
 
 
 def test_plot_without_matplotlib_is_a_clear_error(

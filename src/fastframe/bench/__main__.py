@@ -245,14 +245,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with open(args.markdown, "w", encoding="utf-8") as out:
             out.write(report.markdown(results) + "\n")
     if args.plot:
-        from .plot import plot
+        from .plot import plot, plot_title
 
-        m = data["machine"]
-        plot(
-            results,
-            args.plot,
-            title=f"fastframe {m['fastframe']} vs peers — {m['cpu']}, {m['cores']} cores, {data['date'][:10]}",
-        )
+        plot(results, args.plot, title=plot_title(data))
         print(f"plot: {args.plot}")
     ours_wrong = [r for r in results if r.impl.startswith("fastframe") and r.status != "ok"]
     return 1 if ours_wrong else 0

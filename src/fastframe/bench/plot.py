@@ -9,12 +9,14 @@ implementation across panels.
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Optional
 
 from .cases import size_label
-from .report import figures
+from .report import figures, from_json
 from .timing import Result
 
 
@@ -98,7 +100,11 @@ def plot(results: Sequence[Result], path: str, *, title: str) -> None:
         ax.set_ylabel("MB/s received", fontsize=7)
         ax.set_title("scenarios (messages received)", fontsize=9)
         ax.tick_params(labelsize=6)
-        ax.legend(fontsize=5, ncol=2)
+        if len(flat) > panels:
+            # A spare panel holds the legend, clear of the bars.
+            flat[panels].legend(*ax.get_legend_handles_labels(), loc="center left", fontsize=7, title="scenarios")
+        else:
+            ax.legend(fontsize=5, ncol=2)
     for ax in flat[panels:]:
         ax.axis("off")
     handles, labels = [], []
@@ -112,3 +118,26 @@ def plot(results: Sequence[Result], path: str, *, title: str) -> None:
     fig.tight_layout(rect=(0, 0.07, 1, 0.96))
     fig.savefig(path, dpi=72)
     plt.close(fig)
+
+
+def plot_title(data: dict[str, Any]) -> str:
+    """The figure's title: what was measured, on which machine, when."""
+    m = data["machine"]
+    load = f", load {m['load'][0]:g}" if m.get("load") else ""
+    return f"fastframe {m['fastframe']} vs peers — {m['cpu']}, {m['cores']} cores{load}, {data['date'][:10]}"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m fastframe.bench.plot RUN.json OUT.png``: draw a saved run again."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        print("usage: python -m fastframe.bench.plot RUN.json OUT.png", file=sys.stderr)
+        return 2
+    with open(args[0], encoding="utf-8") as saved:
+        data = json.load(saved)
+    plot(from_json(data), args[1], title=plot_title(data))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,7 +37,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, Optional
 
-from .timing import REFERENCES, Result
+from .timing import REFERENCES, Case, Result
 
 SCHEMA = 1
 #: Implementations that are fastframe, the reference of the ratios.
@@ -368,3 +368,16 @@ def markdown(results: Sequence[Result]) -> str:
         per = " per frame" if ours.case.ops > 1 and not scenario else ""
         lines.append(f"| {name} {label}{per} | {here} | {shown} | {share} |")
     return "\n".join(lines)
+
+
+def from_json(data: dict[str, Any]) -> list[Result]:
+    """The results of a saved run (``--json``), to draw or print again."""
+    cases: dict[tuple[str, str, str], Case] = {}
+    results = []
+    for row in data["results"]:
+        key = (row["group"], row["name"], row["case"])
+        if key not in cases:
+            cases[key] = Case(row["group"], row["name"], row["case"], row["size"], row["bytes"], row["ops"], [])
+        samples = [ns * 1e-9 for ns in row["samples_ns"]]
+        results.append(Result(cases[key], row["impl"], row["status"], row["detail"], samples))
+    return results

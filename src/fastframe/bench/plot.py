@@ -118,6 +118,18 @@ def plot(results: Sequence[Result], path: str, *, title: str) -> None:
     fig.tight_layout(rect=(0, 0.07, 1, 0.96))
     fig.savefig(path, dpi=72)
     plt.close(fig)
+    _shrink(path)
+
+
+def _shrink(path: str) -> None:
+    """Re-save the PNG with a 64-colour palette: a third of the size, small enough to commit."""
+    try:
+        from PIL import Image  # matplotlib's own dependency
+    except ImportError:
+        return
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=64)
+    small.save(path, optimize=True)
 
 
 def plot_title(data: dict[str, Any]) -> str:

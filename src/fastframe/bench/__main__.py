@@ -159,7 +159,7 @@ def run_e2e(quick: bool) -> Optional[dict[str, Any]]:
             return None
         try:
             with open(out, encoding="utf-8") as results:
-                loaded: dict[str, Any] = {"results": json.load(results)}
+                loaded: dict[str, Any] = json.load(results)
                 return loaded
         except (OSError, ValueError) as exc:
             print(f"--e2e: no results ({exc})")

@@ -25,6 +25,9 @@ The JSON file (``--json PATH``) holds:
     ``detail``, ``samples_ns`` (every sample: ns per call), ``median_ns``
     (per call), ``ns_per_op``, ``gb_per_s``, ``messages_per_s``, ``mb_per_s``
     (``null`` when not timed or not meaningful).
+``e2e``
+    With ``--e2e`` only: what ``bench/e2e.py --json`` wrote (``null`` if it
+    did not finish in time).
 """
 
 from __future__ import annotations

@@ -280,3 +280,8 @@ def test_markdown_summary_has_a_row_per_case(backend: Any, tmp_path: Path) -> No
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| apply_mask 16 B", "| apply_mask 64 B"]
     ours = {row["size"]: row for row in rows(data, f"fastframe-{backend.name}")}
     assert f"({ours[64]['gb_per_s']:.3g} GB/s)" in lines[3]
+
+
+def test_peers_rejects_an_unknown_name() -> None:
+    with pytest.raises(SystemExit, match="no peer named no_such_peer"):
+        cli.main([*TINY, "--peers", "websockets,no_such_peer"])

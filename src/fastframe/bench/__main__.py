@@ -101,7 +101,11 @@ def adapters_for(args: argparse.Namespace) -> tuple[list[Adapter], dict[str, dic
     ours: list[Adapter] = [Fastframe(b) for b in ("cython", "python") if b in backends or f"fastframe-{b}" == ORACLE]
     peers: list[Adapter] = list(registry.PEERS)
     if args.peers:
-        wanted = {p.strip() for p in args.peers.split(",")}
+        wanted = {p.strip() for p in args.peers.split(",")} - {"none"}
+        unknown = wanted - {p.name for p in peers}
+        if unknown:
+            names = ", ".join(p.name for p in peers)
+            raise SystemExit(f"--peers: no peer named {', '.join(sorted(unknown))}; the peers: {names}")
         peers = [p for p in peers if p.name in wanted]
     info: dict[str, dict[str, str]] = {}
     chosen: list[Adapter] = []

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Run the benchmark suite against every peer and print the ratio tables.
+# Benchmark fastframe side by side with the Python WebSocket libraries.
 #
-# Usage (from the repository root, or anywhere):  bash bench/run.sh [pytest args...]
+# Usage (from anywhere in a checkout):
+#   bash bench/run.sh [fastframe.bench options]   # e.g. --quick, --plot speed.png, --json run.json
+#   bash bench/run.sh --suite [pytest args]       # the pytest-benchmark suites and their ratio report
 #
 # Creates .venv-bench/ in the repository root, installs fastframe (built from
-# this checkout, not editable) with the "bench" extra that pulls in the peers,
-# runs bench/ with pytest-benchmark, writes bench-results.json and prints
-# bench/ratios.py's summary. Extra arguments go to pytest, e.g.
-#   bash bench/run.sh -k mask --benchmark-max-time=1
-# The whole run takes about 3-5 minutes on 2 cores.
+# this checkout, not editable) with the "bench" extra (the peers, rich and
+# matplotlib), then runs `python -m fastframe.bench` with the arguments given
+# (a full run takes a few minutes; --quick about 20 s). A peer that will not
+# install (wsaccel builds from its sdist on some Pythons) is left out with the
+# reason printed; the benchmark lists it as not installed.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,16 +26,29 @@ py="$venv/bin/python"
 "$py" -m pip install --quiet --upgrade pip
 # pip always rebuilds and reinstalls a local directory, so a second run
 # measures the current checkout even if the version number did not change.
-"$py" -m pip install --quiet ".[bench]"
+if ! "$py" -m pip install --quiet ".[bench]" 2>"$venv/pip-errors.log"; then
+    echo "pip could not install every peer at once; installing them one by one:"
+    "$py" -m pip install --quiet .
+    for package in pytest pytest-benchmark rich matplotlib websockets wsproto aiohttp tornado wsaccel \
+        websocket-client autobahn picows; do
+        if ! "$py" -m pip install --quiet "$package" 2>"$venv/pip-$package.log"; then
+            echo "  $package: not installed ($(grep -m1 -iE 'error' "$venv/pip-$package.log" || tail -n1 "$venv/pip-$package.log"))"
+        fi
+    done
+fi
 
 # The build falls back to the pure-Python twins when the extensions fail to
-# compile; say so loudly, since every fastframe-cython entry would then skip.
+# compile; say so loudly, since fastframe-cython would then be missing.
 "$py" - <<'PY'
 import fastframe
-print(f"fastframe {fastframe.__version__}: BACKEND={fastframe.BACKEND} KERNELS={fastframe.KERNELS}")
 if fastframe.BACKEND != "cython":
-    print("WARNING: the compiled backend is not available; fastframe-cython benchmarks will skip")
+    print("WARNING: the compiled backend is not available (no C compiler?): only the pure twin is measured")
 PY
+
+if [ "${1:-}" != "--suite" ]; then
+    exec "$py" -m fastframe.bench "$@"
+fi
+shift
 
 # Run from the repository root: with the src/ layout, "import fastframe" finds
 # the installed package, never ./src. -p no:cacheprovider keeps the tree clean.

@@ -110,8 +110,8 @@ def digest(texts: list[str]) -> str:
 
 # -- the server process: a Starlette app served by uvicorn.
 
-#: The profiler of the client-to-server receive phase, when the server process is profiled.
-_profiler: Optional[cProfile.Profile] = None
+#: Where the server process writes its profile of the client-to-server receive phase, if it is profiled.
+_profile_path: Optional[str] = None
 
 
 def make_app(tokens: list[str]) -> Any:
@@ -137,13 +137,16 @@ def make_app(tokens: list[str]) -> Any:
         await websocket.accept()
         received: list[str] = []
         receive_text = websocket.receive_text
-        if _profiler is not None:
-            _profiler.enable()
+        profiler = cProfile.Profile() if _profile_path is not None else None
+        if profiler is not None:
+            profiler.enable()
         # An empty message ends the stream: the client's messages are never empty.
         while text := await receive_text():
             received.append(text)
-        if _profiler is not None:
-            _profiler.disable()
+        if profiler is not None:
+            profiler.disable()
+            # Written here: on SIGTERM uvicorn re-raises the signal once it has stopped, which ends the process.
+            profiler.dump_stats(_profile_path)
         await websocket.send_text(digest(received))
         await wait_closed(websocket)
 
@@ -171,7 +174,7 @@ def serve(
     ``backend`` "python" sets ``FASTFRAME_NO_EXTENSIONS`` before fastframe is imported here, so the
     patch builds on the pure twins; None leaves the environment's choice.
     """
-    global _profiler
+    global _profile_path
     if backend == "python":
         os.environ["FASTFRAME_NO_EXTENSIONS"] = "1"
     elif backend == "cython":
@@ -186,8 +189,7 @@ def serve(
             raise RuntimeError(f"fastframe.patch() did not patch {library}")
     import uvicorn
 
-    if profile_path is not None:
-        _profiler = cProfile.Profile()
+    _profile_path = profile_path
     config = uvicorn.Config(
         make_app(make_tokens(token_count)),
         ws=implementation,
@@ -203,11 +205,7 @@ def serve(
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     ready.put({"port": sock.getsockname()[1], "backend": fastframe.BACKEND, "patched": patched})
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        if _profiler is not None and profile_path is not None:
-            _profiler.dump_stats(profile_path)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 # -- the client process: plain asyncio and fastframe, the same in every run.
@@ -366,7 +364,7 @@ def measure(
             if client.is_alive():
                 client.terminate()
                 client.join(5)
-        # SIGTERM: uvicorn shuts down gracefully, and a profiled server writes its profile.
+        # SIGTERM: uvicorn shuts down gracefully.
         server.terminate()
         server.join(15)
         if server.is_alive():
@@ -387,22 +385,26 @@ LAYERS = (
     ("/websockets/", "websockets (the library's protocol code)"),
     ("/wsproto/", "wsproto (the library's protocol code)"),
     ("/h11/", "h11"),
-    ("/fastframe/", "fastframe (integration glue and pure code)"),
+    # Cython functions are invisible to cProfile: the compiled parser's time is its Python caller's.
+    ("/fastframe/", "fastframe (its integration, compiled calls included)"),
     ("/asyncio/", "asyncio (event loop, queues, futures)"),
     (os.path.basename(__file__), "the benchmark's endpoint"),
 )
+#: Built-ins in which the server waits for the client rather than works.
+IDLE = ("<method 'poll' of 'select.epoll' objects>", "<method 'select' of 'select.poll' objects>")
 
 
 def layer_of(function: tuple[str, int, str]) -> Optional[str]:
     """The layer of a profiled function; None for a built-in (C) function, which its callers own."""
     filename, _, name = function
     if filename == "~":
-        # Compiled fastframe (Cython methods and functions) is fastframe's own time.
-        return "fastframe (compiled)" if "fastframe" in name else None
+        if name in IDLE:
+            return "idle (waiting in epoll for the client)"
+        return "fastframe (its integration, compiled calls included)" if "fastframe" in name else None
     for marker, layer in LAYERS:
         if marker in filename:
             return layer
-    return "other Python (stdlib, ...)"
+    return "other Python (stdlib, dataclasses, ...)"
 
 
 def profile_layers(path: str) -> tuple[float, list[tuple[str, float]], list[tuple[float, int, str]]]:
@@ -442,13 +444,19 @@ def profile(directory: str, sizes: Sizes, loop: str, top: int = 15) -> str:
             lines.append(f"### ws={implementation}: {outcome.get('error', 'no profile written')}")
             continue
         total, layers, functions = profile_layers(path)
+        busy = total - sum(seconds for layer, seconds in layers if layer.startswith("idle"))
         lines += [
             f"### ws={implementation}, patched: {total:.2f} s profiled, {sizes.messages:,} messages "
             f"({outcome['rate']:,.0f} msg/s under the profiler; {path})",
             "",
-            "| layer | own time | share |",
-            "|---|---:|---:|",
-            *(f"| {layer} | {seconds:.3f} s | {seconds / total:.0%} |" for layer, seconds in layers),
+            "| layer | own time | per message | share of the busy time |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| {layer} | {seconds:.3f} s | {seconds / sizes.messages * 1e6:.1f} µs | "
+                + ("" if layer.startswith("idle") else f"{seconds / busy:.0%}")
+                + " |"
+                for layer, seconds in layers
+            ),
             "",
             "| own time | calls | function |",
             "|---:|---:|---|",

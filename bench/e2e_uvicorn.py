@@ -53,11 +53,14 @@ import base64
 import contextlib
 import cProfile
 import hashlib
+import json
 import multiprocessing
 import os
 import platform
 import pstats
+import shutil
 import socket
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -110,8 +113,44 @@ def digest(texts: list[str]) -> str:
 
 # -- the server process: a Starlette app served by uvicorn.
 
-#: Where the server process writes its profile of the client-to-server receive phase, if it is profiled.
+#: Where the server process writes its cProfile profile of the client-to-server receive phase, if profiled.
 _profile_path: Optional[str] = None
+#: Set by perf_section for a run under ``perf record -D -1 --control fifo:CTL,ACK``: "CTL,ACK".
+PERF_CONTROL = "FASTFRAME_E2E_PERF_CONTROL"
+
+
+class Recorder:
+    """Records the client-to-server receive phase: cProfile to ``path``, or perf's events switched on.
+
+    Under ``perf record`` (which cannot attach to a running process here), the events start disabled
+    and this switches them on and off through perf's control FIFOs, so the samples cover this phase.
+    """
+
+    def __init__(self, path: Optional[str], perf_control: Optional[str]) -> None:
+        self.path = path
+        self.perf_control = perf_control.split(",") if perf_control else None
+        self.profiler = cProfile.Profile()
+
+    def perf(self, command: str) -> None:
+        assert self.perf_control is not None
+        control, ack = self.perf_control
+        with open(control, "w") as fifo:
+            fifo.write(command + "\n")
+        with open(ack) as fifo:
+            fifo.readline()
+
+    def __enter__(self) -> None:
+        if self.perf_control:
+            self.perf("enable")
+        if self.path:
+            self.profiler.enable()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.path:
+            self.profiler.disable()
+            self.profiler.dump_stats(self.path)
+        if self.perf_control:
+            self.perf("disable")
 
 
 def make_app(tokens: list[str]) -> Any:
@@ -137,16 +176,11 @@ def make_app(tokens: list[str]) -> Any:
         await websocket.accept()
         received: list[str] = []
         receive_text = websocket.receive_text
-        profiler = cProfile.Profile() if _profile_path is not None else None
-        if profiler is not None:
-            profiler.enable()
-        # An empty message ends the stream: the client's messages are never empty.
-        while text := await receive_text():
-            received.append(text)
-        if profiler is not None:
-            profiler.disable()
-            # Written here: on SIGTERM uvicorn re-raises the signal once it has stopped, which ends the process.
-            profiler.dump_stats(_profile_path)
+        # Written here, not at exit: on SIGTERM uvicorn re-raises the signal once it has stopped.
+        with Recorder(_profile_path, os.environ.get(PERF_CONTROL)):
+            # An empty message ends the stream: the client's messages are never empty.
+            while text := await receive_text():
+                received.append(text)
         await websocket.send_text(digest(received))
         await wait_closed(websocket)
 
@@ -204,7 +238,7 @@ def serve(
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
-    ready.put({"port": sock.getsockname()[1], "backend": fastframe.BACKEND, "patched": patched})
+    ready.put({"port": sock.getsockname()[1], "backend": fastframe.BACKEND, "pid": os.getpid()})
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -372,6 +406,7 @@ def measure(
             server.join(5)
     for outcome in outcomes.values():
         outcome["server_backend"] = setup.get("backend")
+        outcome["server_pid"] = setup.get("pid")
         if "error" not in outcome:
             outcome["rate"] = outcome["messages"] / outcome["seconds"]
     return outcomes
@@ -433,11 +468,11 @@ def profile_layers(path: str) -> tuple[float, list[tuple[str, float]], list[tupl
     return total, sorted(by_layer.items(), key=lambda item: -item[1]), top
 
 
-def profile(directory: str, sizes: Sizes, loop: str, top: int = 15) -> str:
+def profile(directory: str, implementations: list[str], sizes: Sizes, loop: str, top: int = 15) -> str:
     """Profiles the patched server in client-to-server for each implementation; a markdown report."""
     os.makedirs(directory, exist_ok=True)
     lines = []
-    for implementation in IMPLEMENTATIONS:
+    for implementation in implementations:
         path = os.path.join(directory, f"client-to-server-{implementation}-patched.prof")
         (outcome,) = measure(["client-to-server"], implementation, True, sizes, profile_path=path, loop=loop).values()
         if "error" in outcome or not os.path.exists(path):
@@ -463,7 +498,65 @@ def profile(directory: str, sizes: Sizes, loop: str, top: int = 15) -> str:
             *(f"| {own:.3f} s | {calls:,} | `{name}` |" for own, calls, name in functions[:top]),
             "",
         ]
+        if shutil.which("perf"):
+            lines += perf_section(directory, implementation, sizes, loop)
     return "\n".join(lines)
+
+
+def perf_section(directory: str, implementation: str, sizes: Sizes, loop: str) -> list[str]:
+    """CPU samples of the patched server's receive phase by shared object: C code counted where it runs.
+
+    cProfile does not see Cython functions and inflates Python calls; sampling shows the share of the
+    compiled fastframe modules against the interpreter (all Python code, of every layer) and the kernel.
+    The run happens under ``perf record`` in a child process of this script, its events switched on by
+    the server's endpoint for the receive phase only, and the report keeps the server process's samples.
+    """
+    from fastframe._backend import MODULES
+
+    path = os.path.join(directory, f"client-to-server-{implementation}-patched.perf")
+    control, ack, results = (os.path.join(directory, name) for name in ("perf-control", "perf-ack", "perf.json"))
+    for fifo in (control, ack):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(fifo)
+        os.mkfifo(fifo)
+    command = [
+        *("perf", "record", "-q", "-F", "999", "-D", "-1", "--control", f"fifo:{control},{ack}", "-o", path),
+        *(sys.executable, "-W", "ignore", os.path.abspath(__file__), "--scenario", "client-to-server"),
+        *("--ws", implementation, "--patched", "--runs", "1", "--loop", loop, "--json", results),
+        *(("--quick",) if sizes == QUICK else ()),
+    ]
+    run = subprocess.run(command, env={**os.environ, PERF_CONTROL: f"{control},{ack}"}, capture_output=True, text=True)
+    try:
+        with open(results) as file:
+            (outcome,) = json.load(file)["results"][0]["runs"]
+    except (OSError, ValueError) as exc:
+        return [f"perf: no results ({exc}): {run.stderr.strip()[-500:]}", ""]
+    report = subprocess.run(
+        ["perf", "report", "-i", path, "--stdio", "-q", "--sort", "pid,dso"], capture_output=True, text=True
+    )
+    # The server's samples, as shares of its own (perf report's --pid finds none in a run started with -D -1).
+    server = f"{outcome['server_pid']}:"
+    shares = []
+    for line in report.stdout.splitlines():
+        share, _, rest = line.strip().partition("%")
+        process, _, dso = rest.strip().partition(" ")
+        if process.startswith(server):
+            with contextlib.suppress(ValueError):
+                shares.append((float(share), dso.strip()))
+    total = sum(share for share, _ in shares)
+    shares = [(share * 100 / total, dso) for share, dso in shares]
+    if "error" in outcome or not shares:
+        return [f"perf: {outcome.get('error') or report.stderr.strip() or 'no samples'}", ""]
+    compiled = sum(share for share, dso in shares if dso.split(".")[0] in MODULES)
+    return [
+        f"CPU samples of the server (`perf record -F 999`, {path}): fastframe's compiled modules "
+        f"{compiled:.1f}% of its samples in the receive phase ({outcome['rate']:,.0f} msg/s under perf).",
+        "",
+        "| shared object | samples |",
+        "|---|---:|",
+        *(f"| {dso} | {share:.1f}% |" for share, dso in shares[:8]),
+        "",
+    ]
 
 
 # -- the table.
@@ -560,10 +653,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(table(results, modes, sizes, runs))
     if arguments.profile:
         print()
-        print(profile(arguments.profile, sizes, arguments.loop))
+        print(profile(arguments.profile, implementations, sizes, arguments.loop))
     if arguments.json:
-        import json
-
         document = {
             "python": sys.version.split()[0],
             "platform": platform.platform(),

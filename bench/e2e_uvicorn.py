@@ -60,6 +60,7 @@ import platform
 import pstats
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -578,17 +579,22 @@ def table(results: list[dict[str, Any]], modes: list[str], sizes: Sizes, runs: i
         rows.setdefault((entry["scenario"], entry["implementation"]), {})[entry["mode"]] = entry
     header = ["scenario", "uvicorn ws=", *(f"{mode} msg/s" for mode in modes)]
     if len(modes) == 2:
-        header.append("patched / unpatched")
+        header += ["patched / unpatched", "run by run"]
     lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
     for (scenario, implementation), by_mode in rows.items():
         line = [scenario, implementation, *(cell(by_mode.get(mode)) for mode in modes)]
         if len(modes) == 2:
             before, after = (by_mode[mode].get("median") for mode in modes)
             line.append(f"{after / before:.2f}x" if before and after else "")
+            # Run i of each mode ran one after the other: their ratio is the least exposed to load drifts.
+            pairs = zip(*(by_mode[mode]["runs"] for mode in modes))
+            ratios = [b["rate"] / a["rate"] for a, b in pairs if "rate" in a and "rate" in b]
+            line.append(f"{statistics.median(ratios):.2f}x" if ratios else "")
         lines.append("| " + " | ".join(line) + " |")
     lines += [
         "",
         f"Medians of {runs} run(s), in parentheses the spread of the runs ((max - min) / median); "
+        "run by run: the median of the ratios of the runs made one after the other; "
         f"{sizes.tokens:,} tokens per stream, {sizes.messages:,} messages of {SINK_SIZE} B into the server, "
         f"{sizes.echoes:,} echoes of {ECHO_SIZE} B (or {sizes.echo_seconds:g} s).",
     ]

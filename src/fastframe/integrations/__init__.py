@@ -41,10 +41,9 @@ def installed() -> tuple[str, ...]:
 def patch(*libraries: str) -> tuple[str, ...]:
     """Make the named libraries use fastframe; with no names, every installed one patched by default.
 
-    With no names, the libraries whose integration has ``PATCHED_BY_DEFAULT``
-    set: those its benchmarks show faster than the library alone.  The others
-    (aiohttp today, whose compiled reader is faster than the patched one, see
-    ``bench/test_bench_integrations_aiohttp.py``) are patched only by name.
+    With no names, the installed libraries whose integration has
+    ``PATCHED_BY_DEFAULT`` set: those its benchmarks show faster than the
+    library alone.  An integration without it is patched only by name.
 
     Patching is idempotent and thread-safe, and takes effect whether a
     library was imported before or after the call.

@@ -167,7 +167,8 @@ def test_patch_with_no_names_patches_the_default_libraries(monkeypatch):
     monkeypatch.setattr(integrations, "installed", lambda: integrations.LIBRARIES)
     # An integration not faster than its library would say so: it is left out.
     left_out = integrations.LIBRARIES[0]
-    monkeypatch.setattr(__import__(f"fastframe.integrations.{left_out}", fromlist=["patch"]), "PATCHED_BY_DEFAULT", False)
+    left_out_module = __import__(f"fastframe.integrations.{left_out}", fromlist=["patch"])
+    monkeypatch.setattr(left_out_module, "PATCHED_BY_DEFAULT", False)
     expected = tuple(
         library
         for library in integrations.LIBRARIES

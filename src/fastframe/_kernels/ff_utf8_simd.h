@@ -244,6 +244,26 @@ static size_t ff_utf8_simd_avx2(const uint8_t *p, size_t n)
         if (!_mm256_movemask_epi8(_mm256_or_si256(a, b))) {
             err = prev_incomplete;
             prev_incomplete = zero;
+            if (!last && _mm256_testz_si256(err, err)) {
+                /* In a run of ASCII only the OR of the bytes matters: read
+                 * ahead at the speed of a plain scan, 128 bytes a step, and
+                 * resume the checks at the first block that is not ASCII
+                 * (the ASCII before it needs no carry). */
+                size_t j = i + 64;
+                while (j + 128 <= n) {
+                    __m256i o = _mm256_or_si256(
+                        _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + j)),
+                                        _mm256_loadu_si256((const __m256i *)(p + j + 32))),
+                        _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + j + 64)),
+                                        _mm256_loadu_si256((const __m256i *)(p + j + 96))));
+                    if (_mm256_movemask_epi8(o))
+                        break;
+                    j += 128;
+                }
+                prev = zero;
+                i = j;
+                continue;
+            }
         } else {
             err = _mm256_or_si256(ff_u8_check256(&k, a, prev), ff_u8_check256(&k, b, a));
             prev_incomplete = _mm256_subs_epu8(b, incomplete);
@@ -298,6 +318,23 @@ static size_t ff_utf8_simd_avx512(const uint8_t *p, size_t n)
         if (!_mm512_movepi8_mask(in)) {
             err = prev_incomplete;
             prev_incomplete = zero;
+            if (!last && !_mm512_test_epi8_mask(err, err)) {
+                /* A run of ASCII: read ahead as a plain scan does (see the AVX2 kernel). */
+                size_t j = i + 64;
+                while (j + 256 <= n) {
+                    __m512i o = _mm512_or_si512(
+                        _mm512_or_si512(_mm512_loadu_si512((const void *)(p + j)),
+                                        _mm512_loadu_si512((const void *)(p + j + 64))),
+                        _mm512_or_si512(_mm512_loadu_si512((const void *)(p + j + 128)),
+                                        _mm512_loadu_si512((const void *)(p + j + 192))));
+                    if (_mm512_movepi8_mask(o))
+                        break;
+                    j += 256;
+                }
+                prev = zero;
+                i = j;
+                continue;
+            }
         } else {
             __m512i before = FF_U8_LANES_BEFORE(in, prev, idx);
             __m512i prev1 = FF_U8_PREV512(in, before, 1);

@@ -16,6 +16,18 @@ Implementations: fastframe's one-shot ``validate_utf8`` and its incremental
 ``try`` (what most libraries do, and it also builds the ``str``); wsaccel's
 ``Utf8Validator.validate`` (reset first: it keeps state across calls; the text
 is valid only if it is valid *and* ends on a code point boundary).
+
+Beside them, the targets of the SIMD validator and decoder (issue 10):
+
+* ``scan``: a read-only scan of the same 1 MiB of ASCII (``bytes.find`` of
+  a byte that is not there, which is the C library's SIMD ``memchr``): the
+  floor a validator's ASCII path is held to.
+* ``FrameParser 1MiB masked mixed text``: a server parses one masked frame of
+  1 MiB of mixed text (unmask, validate), against ``copy``, a ``bytearray``
+  of the payload.
+* ``decode_utf8``: fastframe's text decoder against ``bytes.decode`` on
+  tokens of 1-30 bytes (one call each), and 1 KiB and 64 KiB of ASCII and of
+  mixed text.
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from _support import FASTFRAME, SIZES, fastframe, label, peer, text, tokens
+from _support import FASTFRAME, MASK, SIZES, encode_frame, fastframe, label, peer, run_fresh, text, tokens
 
 IMPLS = (
     *FASTFRAME,
@@ -144,3 +156,92 @@ def test_validate_utf8(benchmark: Any, impl: str, size: int, kind: str) -> None:
 
 
 SIZE_NAMES = {size: name for name, size in SIZES.items()}
+
+
+@pytest.mark.parametrize("impl", ("fastframe-cython", "scan"))
+def test_ascii_scan_floor(benchmark: Any, impl: str) -> None:
+    """Validate 1 MiB of ASCII, against a read-only SIMD scan of the same bytes."""
+    data = text("ascii", SIZES["1MiB"])
+    label(benchmark, "validate_utf8 ascii 1MiB vs scan", impl, nbytes=len(data))
+    if impl == "scan":
+        assert data.find(b"\x80") == -1
+        benchmark(data.find, b"\x80")
+        return
+    validate_utf8 = fastframe(impl).validate_utf8
+    assert validate_utf8(data) and not validate_utf8(data + b"\x80")
+    benchmark(validate_utf8, data)
+
+
+@pytest.mark.parametrize("impl", (*FASTFRAME, "copy"))
+def test_parser_1m_masked_text(benchmark: Any, request: pytest.FixtureRequest, impl: str) -> None:
+    """A server parses one masked text frame of 1 MiB of mixed text (unmask and validate)."""
+    payload = text("mixed", SIZES["1MiB"])
+    label(benchmark, "FrameParser 1MiB masked mixed text", impl, nbytes=len(payload), frames=1)
+    if impl == "copy":
+        assert bytearray(payload) == payload
+        run_fresh(benchmark, request.config, lambda _: bytearray(payload), lambda: None)
+        return
+    data = encode_frame(0x1, payload, mask=MASK)
+    frame_parser = fastframe(impl).FrameParser
+    limit = 2 * len(payload)
+
+    def setup() -> Any:
+        return frame_parser(client=False, max_frame_size=limit, max_message_size=limit)
+
+    def parse(parser: Any) -> Any:
+        return parser.feed(data)
+
+    [frame] = parse(setup())
+    assert bytes(frame.payload) == payload, f"{impl} parsed the frame wrongly"
+    run_fresh(benchmark, request.config, parse, setup)
+
+
+DECODE_CASES = {"tokens": 0, "ascii 1KiB": 1024, "mixed 1KiB": 1024, "ascii 64KiB": 65536, "mixed 64KiB": 65536}
+
+
+@pytest.mark.parametrize("impl", ("fastframe-cython", "fastframe-python", "decode"))
+@pytest.mark.parametrize("case", DECODE_CASES)
+def test_decode_utf8(benchmark: Any, impl: str, case: str) -> None:
+    """Decode text to ``str``: fastframe.decode_utf8 against bytes.decode."""
+    if impl == "decode":
+
+        def decode(data: bytes) -> str:
+            return data.decode("utf-8")
+
+    else:
+        decode = fastframe(impl).decode_utf8
+        try:
+            decode(b"ok \xe2\x82")
+        except UnicodeDecodeError:
+            pass
+        else:
+            raise AssertionError(f"{impl} decoded a truncated sequence")
+    group = f"decode_utf8 {case}"
+    if case == "tokens":
+        items = tokens(64 * 1024)
+        assert [decode(item) for item in items] == [item.decode("utf-8") for item in items]
+        label(benchmark, group, impl, nbytes=sum(map(len, items)), frames=len(items))
+        if impl == "decode":
+
+            def decode_all(items: list[bytes]) -> None:
+                for item in items:
+                    item.decode("utf-8")
+
+        else:
+            fn = decode
+
+            def decode_all(items: list[bytes]) -> None:
+                for item in items:
+                    fn(item)
+
+        benchmark(decode_all, items)
+        return
+    kind, _, _ = case.partition(" ")
+    data = text(kind, DECODE_CASES[case])
+    assert decode(data) == data.decode("utf-8")
+    label(benchmark, group, impl, nbytes=len(data))
+    if impl == "decode":
+        # The bound method itself, as for validation above.
+        benchmark(data.decode, "utf-8")
+    else:
+        benchmark(decode, data)

@@ -5,7 +5,8 @@
  * kernel is checked against a byte-at-a-time reference written here, on a
  * heap copy of exactly the payload's size so that ASan catches any access
  * one byte past either end.  The SIMD level is passed to the kernels' *_at
- * entry points, capped by the dispatcher to what this CPU runs.
+ * entry points, capped by the dispatcher to what this CPU runs; the SIMD
+ * UTF-8 validator and measure are also checked against the scalar ones.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -139,11 +140,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (total != r || s2 != state)
         abort();
 
+    /* The SIMD validator of this level against the scalar automaton: n on
+     * valid text; otherwise a boundary b, before the automaton's failure
+     * (or the end, for unfinished text), with src[0..b) valid and complete. */
+    uint32_t s_scalar = FF_UTF8_ACCEPT;
+    size_t r_scalar = ff_utf8_validate_at(FF_LEVEL_SCALAR, &s_scalar, src, n);
+    if (r_scalar != r || s_scalar != state)
+        abort();
+    ff_utf8_simd_fn simd = ff_utf8_simd_kernel(level);
+    if (simd != NULL) {
+        size_t b = simd(src, n);
+        int valid = r_scalar == n && s_scalar == FF_UTF8_ACCEPT;
+        uint32_t s_prefix = FF_UTF8_ACCEPT;
+        if (valid ? b != n : (b >= n || b > r_scalar))
+            abort();
+        if (ff_utf8_validate_at(FF_LEVEL_SCALAR, &s_prefix, src, b) != b || s_prefix != FF_UTF8_ACCEPT)
+            abort();
+    }
+
     /* Decoding: into an output of exactly the measured size (ASan sees a
      * write past it), on any input; on valid input, the code points of the
      * reference decoder, which must agree with the automaton on validity. */
     uint32_t maxchar;
-    size_t count = ff_utf8_measure(src, n, &maxchar);
+    size_t count = ff_utf8_measure_at(level, src, n, &maxchar);
+    uint32_t maxchar_scalar;
+    if (ff_utf8_measure_at(FF_LEVEL_SCALAR, src, n, &maxchar_scalar) != count || maxchar_scalar != maxchar)
+        abort();
     int width = maxchar <= 0xFF ? 1 : maxchar <= 0xFFFF ? 2 : 4;
     void *units = malloc(count * (size_t)width);
     uint32_t *want = malloc(n * sizeof(uint32_t));

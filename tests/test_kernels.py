@@ -38,7 +38,7 @@ SOURCE = Path(__file__).parent / "c" / "kernel_checks.c"
 LEVELS = ["scalar", "sse2", "avx2", "avx512"]
 CAPS = ["native", *LEVELS]
 
-#: (target, cross compiler, emulator, masking kernel expected, big-endian)
+#: (target, cross compiler, emulator, masking and UTF-8 kernels expected, big-endian)
 CROSS_TARGETS = [
     ("arm64", "aarch64-linux-gnu-gcc", "qemu-aarch64", "neon", False),
     ("s390x", "s390x-linux-gnu-gcc", "qemu-s390x", "scalar", True),
@@ -57,6 +57,24 @@ def _run(command: list[str], cap: str = "native") -> dict[str, object]:
     # Every 1-, 2- and 3-byte UTF-8 sequence alone is 16.8 million checks.
     assert isinstance(result["checks"], int) and result["checks"] > 30_000_000, result
     return result
+
+
+def _cpu_flags() -> set[str]:
+    """The CPU flags Linux lists in ``/proc/cpuinfo`` (empty elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return set()
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.partition(":")[2].split())
+    return set()
+
+
+def _utf8_kernel(level: str) -> str:
+    """The UTF-8 kernel an x86 level runs: its SIMD validator, or the SSE2
+    ASCII kernel under the automaton where the CPU lacks SSSE3."""
+    if level == "sse2":
+        return "ssse3" if "ssse3" in _cpu_flags() else "sse2"
+    return level
 
 
 def _cpu_level() -> Optional[str]:
@@ -113,7 +131,8 @@ def test_kernels_on_this_cpu(native_program: Path, cap: str) -> None:
     best = _cpu_level()
     if best is not None:
         level = _capped(cap, best)
-        assert (result["level"], result["mask_kernel"], result["utf8_kernel"]) == (level, level, level), result
+        want = (level, level, _utf8_kernel(level))
+        assert (result["level"], result["mask_kernel"], result["utf8_kernel"]) == want, result
 
 
 @pytest.mark.compiled
@@ -137,7 +156,7 @@ def test_kernels_on_other_architectures(
         check=True,
     )
     result = _run([emulator, str(program)])
-    assert result["mask_kernel"] == mask_kernel, result
+    assert result["mask_kernel"] == mask_kernel and result["utf8_kernel"] == mask_kernel, result
     assert result["big_endian"] is big_endian, result
     # The scalar cap must reach the portable path on that CPU too.
     assert _run([emulator, str(program)], "scalar")["mask_kernel"] == "scalar"
@@ -191,7 +210,7 @@ def test_simd_level_matches_the_cpu() -> None:
     kernels: only this comparison with the flags the OS reports catches it.
     """
     level = _cpu_level()
-    assert _native_kernels() == {"mask": level, "utf8": level}
+    assert _native_kernels() == {"mask": level, "utf8": _utf8_kernel(level)}
 
 
 @pytest.mark.parametrize(
@@ -224,10 +243,11 @@ def test_unknown_simd_value_warns(backend: SimpleNamespace, value: str, known: b
     assert result["kernels"] == _native_kernels(), "an unknown value must cap nothing"
 
 
-#: Slices of the compiled parser, frames and messages tests that push payloads
-#: through the kernels (masking from 64 bytes, UTF-8 runs from 32 bytes); the
-#: property and oracle tests stay out, they run uncapped in the main suite.
-_CAPPED_TESTS = ["tests/test_parser.py", "tests/test_frames.py", "tests/test_messages.py"]
+#: Slices of the compiled UTF-8, parser, frames and messages tests that push
+#: payloads through the kernels (masking from 64 bytes, the SIMD UTF-8
+#: validator from 32 bytes); the property and oracle tests stay out, they run
+#: uncapped in the main suite.
+_CAPPED_TESTS = ["tests/test_utf8.py", "tests/test_parser.py", "tests/test_frames.py", "tests/test_messages.py"]
 _CAPPED_DESELECT = "not property and not agree and not against and not Oracle and not reference"
 
 _CAPPED_RUN = textwrap.dedent(
@@ -245,7 +265,7 @@ _CAPPED_RUN = textwrap.dedent(
 @pytest.mark.compiled
 @pytest.mark.parametrize("cap", LEVELS)
 def test_compiled_modules_under_each_cap(cap: str) -> None:
-    """_parser, _frames and _messages pass a slice of their tests at every SIMD level this CPU has.
+    """_utf8, _parser, _frames and _messages pass a slice of their tests at every SIMD level this CPU has.
 
     In the main run they only ever see the widest kernels; FASTFRAME_SIMD is
     read once per process, hence a fresh one per cap.
@@ -261,7 +281,7 @@ def test_compiled_modules_under_each_cap(cap: str) -> None:
         sys.executable,
         "-c",
         _CAPPED_RUN,
-        json.dumps({"mask": cap, "utf8": cap}),
+        json.dumps({"mask": cap, "utf8": _utf8_kernel(cap)}),
         "-q",
         "-p",
         "no:cacheprovider",

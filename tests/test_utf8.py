@@ -12,6 +12,14 @@ independent of the code under test:
 
 ``test_all_three_byte_sequences`` checks the compiled twin on all 2**24
 three-byte inputs against an oracle built from the code points' encodings.
+
+From 32 bytes the compiled twin validates with SIMD (64-byte blocks, each
+checked against the last bytes of the one before), handing the last block of
+an invalid or unfinished chunk to the automaton: the tests under "SIMD
+validators" put every kind of sequence and error at and around the 16-, 32-
+and 64-byte edges.  tests/test_kernels.py runs them under every
+``FASTFRAME_SIMD`` level this CPU has; tests/c/kernel_checks.c has the
+exhaustive 1-3 byte sweep at a block edge, per level.
 """
 
 from __future__ import annotations
@@ -796,7 +804,7 @@ def test_kernel_name(backend):
     if backend.name == "python":
         assert backend.kernels["utf8"] == "python"
     else:
-        assert backend.kernels["utf8"] in {"avx512", "avx2", "sse2", "scalar"}
+        assert backend.kernels["utf8"] in {"avx512", "avx2", "ssse3", "sse2", "neon", "scalar"}
 
 
 # --- published test vectors --------------------------------------------------
@@ -844,3 +852,215 @@ def test_autobahn_vectors_fail_fast(backend):
                 assert ours.accepted == position, data
                 # Byte by byte, the first False comes with that byte.
                 assert results.index(False) == (0 if len(pieces) == 1 else position), data
+
+
+# --- SIMD validators: every sequence and error at and around a block edge ---------
+
+#: Offsets of a sequence in a buffer: on both sides of the 16-, 32- and 64-byte edges.
+EDGES = [15, 16, 31, 32, 63, 64, 65]
+
+
+@pytest.mark.parametrize("prefix", [b"a", "\u00e9".encode()], ids=["ascii", "e-acute"])
+def test_two_byte_sequences_at_block_edges(backend, prefix):
+    """All 65536 two-byte sequences at every edge, after ASCII or after text.
+
+    A prefix of ASCII leaves the block before the sequence on the SIMD
+    kernels' all-ASCII path; a prefix ending in \u00e9 sends it through the
+    lookups.  The fail-fast position is the pair's own, shifted.
+    """
+    answers = {}
+    for x in range(256):
+        for y in range(256):
+            pair = bytes((x, y))
+            answers[pair] = oracle(pair)
+    for at in EDGES:
+        head = b"a" * (at - len(prefix)) + prefix
+        v = backend.Utf8Validator()
+        for pair, (k, valid) in answers.items():
+            data = head + pair
+            assert backend.validate_utf8(data) is valid, (at, pair.hex())
+            v.reset()
+            assert v.feed(data) is (k == 2), (at, pair.hex())
+            assert v.accepted == at + k and v.finish() is valid, (at, pair.hex())
+
+
+def _multilingual(rng: random.Random, size: int) -> bytes:
+    words = [
+        "hello",
+        "caf\u00e9",
+        "\u0436\u0443\u0440\u043d\u0430\u043b",
+        "\u4e2d\u6587",
+        "\U0001f600",
+        "\uffff",
+        "\U0010ffff",
+        "\ud7ff",
+        " ",
+        "\u00ff",
+        "\u0800",
+    ]
+    encoded = [word.encode() for word in words]
+    out: list[bytes] = []
+    total = 0
+    while total < size:
+        word = rng.choice(encoded)
+        out.append(word)
+        total += len(word)
+    return b"".join(out)
+
+
+#: Bytes a corruption writes: every class of the RFC 3629 §4 table at its edges.
+CORRUPT = [bytes([b]) for b in bytes.fromhex("00617f808f909fa0bfc0c1c2dfe0e1ecedeeeff0f1f3f4f5f8ff")]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_single_corruption_at_block_edges(backend, seed):
+    """Valid multilingual text with one byte replaced, or one inserted, at every vector edge.
+
+    The first error can be in the block the SIMD kernel checks or in the
+    bytes it carries from the block before, and the automaton must still
+    give its exact position.
+    """
+    rng = random.Random(seed)
+    text = _multilingual(rng, 300)
+    assert decodes(text)
+    for edge in range(16, len(text), 16):
+        for at in (edge - 1, edge, edge + 1):
+            for byte in CORRUPT:
+                for data in (text[:at] + byte + text[at + 1 :], text[:at] + byte + text[at:]):
+                    k, valid = oracle(data)
+                    assert backend.validate_utf8(data) is valid, (at, byte)
+                    check_stream(backend, data, [data], k, valid)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_multilingual_split_at_every_position(backend, seed):
+    """Long text, valid or with an error near its end, fed in two chunks cut at every position.
+
+    Each cut can leave a code point split between the chunks, the automaton
+    carrying it into the SIMD kernel's next chunk.
+    """
+    rng = random.Random(seed)
+    text = _multilingual(rng, 260)
+    for data in (text, text[:-7] + b"\xed\xa0\x80" + text[-7:], text + b"\xf4\x90"):
+        k, valid = oracle(data)
+        for cut in range(len(data) + 1):
+            check_stream(backend, data, [data[:cut], data[cut:]], k, valid)
+
+
+def test_truncated_at_every_length(backend):
+    """Valid text cut at every length: unfinished only when the cut is inside a code point."""
+    text = _multilingual(random.Random(7), 400)
+    for n in range(len(text) + 1):
+        data = text[:n]
+        k, valid = oracle(data)
+        assert backend.validate_utf8(data) is valid, n
+        check_stream(backend, data, [data], k, valid)
+
+
+def test_autobahn_vectors_at_block_edges(backend):
+    """Markus Kuhn's stress cases after 14 to 65 bytes of text, so that each straddles a block edge."""
+    vectors, _ = _autobahn()
+    for at in EDGES:
+        head = b"a" * (at - 2) + "\u00e9".encode()
+        for expected, data in vectors:
+            stream = head + data
+            assert backend.validate_utf8(stream) is expected, (at, data)
+            k, valid = oracle(stream)
+            check_stream(backend, stream, [stream], k, valid)
+
+
+# --- decode_utf8 -----------------------------------------------------------------
+
+
+def _decode_error(data: bytes) -> tuple[int, int, str]:
+    with pytest.raises(UnicodeDecodeError) as info:
+        data.decode("utf-8")
+    return info.value.start, info.value.end, info.value.reason
+
+
+def check_decode(backend, data: bytes) -> None:
+    """decode_utf8 gives what bytes.decode gives: the str, or the error at the same place."""
+    try:
+        want = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        for source in (data, bytearray(data), memoryview(data)):
+            with pytest.raises(UnicodeDecodeError) as info:
+                backend.decode_utf8(source)
+            got = info.value
+            assert (got.start, got.end, got.reason) == (exc.start, exc.end, exc.reason), data.hex()
+            assert got.encoding == "utf-8" and bytes(got.object) == data
+        return
+    for source in (data, bytearray(data), memoryview(data)):
+        got = backend.decode_utf8(source)
+        assert type(got) is str and got == want, data.hex()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "a", "hello", "caf\u00e9", "\u00ff" * 3, "\u0100", "\u4e2d\u6587", "\uffff", "\U0001f600", "a\U0010ffff"],
+    ids=repr,
+)
+@pytest.mark.parametrize("pad", [0, 7, 8, 31, 32, 63, 64, 65, 200])
+def test_decode_every_kind(backend, text, pad):
+    """Each PEP 393 kind (ASCII, Latin-1, BMP, astral), after ASCII runs that cross the word and vector edges."""
+    for data in ((b"x" * pad + text.encode()), (text.encode() + b"y" * pad), (text * (pad + 1)).encode()):
+        check_decode(backend, data)
+
+
+def test_decode_sizes(backend):
+    """ASCII and multilingual text of every size to 300 bytes and at 1 KiB, 64 KiB, 1 MiB."""
+    text = _multilingual(random.Random(3), 1 << 20)
+    cut = text.decode("utf-8", "ignore")
+    for n in [*range(301), 1024, 65536, 1 << 20]:
+        check_decode(backend, b"k" * n)
+        check_decode(backend, cut[:n].encode())
+        check_decode(backend, text[:n])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_decode_errors_match_the_decoder(backend, seed):
+    """One corruption at every block edge of multilingual text: the same start, end and reason."""
+    rng = random.Random(seed)
+    text = _multilingual(rng, 200)
+    for at in range(0, len(text)):
+        byte = rng.choice(CORRUPT)
+        check_decode(backend, text[:at] + byte + text[at + 1 :])
+        check_decode(backend, text[:at])
+
+
+def test_decode_kuhn_stress_cases(backend):
+    """The stress cases alone and after text: the str, or the decoder's own error."""
+    vectors, _ = _autobahn()
+    for _, data in vectors:
+        check_decode(backend, data)
+        check_decode(backend, "\u00e9".encode() * 31 + data)
+
+
+@PROPERTY
+@given(data=st.binary(max_size=300) | utf8ish | st.text().map(str.encode))
+def test_decode_matches_the_decoder(backend, data):
+    check_decode(backend, data)
+
+
+@pytest.mark.parametrize("value", NOT_BUFFERS + NON_CONTIGUOUS, ids=repr)
+def test_decode_not_a_contiguous_buffer(backend, value):
+    with pytest.raises(TypeError):
+        backend.decode_utf8(value)
+
+
+def test_assembler_decodes_text_of_every_length(backend):
+    """MessageAssembler delivers text of every length as decode_utf8 builds it; invalid text is 1007."""
+    from fastframe import Opcode, ProtocolError, build_frame
+
+    text = _multilingual(random.Random(5), 70000)
+    valid = text.decode("utf-8", "ignore").encode()
+    for n in [*range(0, 140, 3), 1000, 65536]:
+        payload = valid[:n].decode("utf-8", "ignore").encode()
+        assembler = backend.MessageAssembler(backend.FrameParser(client=True))
+        [message] = assembler.feed(build_frame(Opcode.TEXT, payload))
+        assert message.data == payload.decode("utf-8") == backend.decode_utf8(payload)
+    parser = backend.FrameParser(client=True, validate_utf8=False)
+    assembler = backend.MessageAssembler(parser)
+    with pytest.raises(ProtocolError) as info:
+        assembler.feed(build_frame(Opcode.TEXT, valid[:100] + b"\xed\xa0\x80"))
+    assert info.value.code == 1007

@@ -27,6 +27,7 @@ __all__ = [
     "mask_inplace",
     "validate_utf8",
     "Utf8Validator",
+    "decode_utf8",
     "Header",
     "Frame",
     "parse_header",
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
     from ._mask_py import apply_mask, mask_inplace
     from ._messages_py import MessageAssembler
     from ._parser_py import FrameParser
-    from ._utf8_py import Utf8Validator, validate_utf8
+    from ._utf8_py import Utf8Validator, decode_utf8, validate_utf8
 
     BACKEND: str
     KERNELS: dict[str, str]

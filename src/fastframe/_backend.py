@@ -20,7 +20,7 @@ BACKENDS = ("cython", "python")
 #: re-exports these names, in this order.
 API = {
     "_mask": ("apply_mask", "mask_inplace"),
-    "_utf8": ("validate_utf8", "Utf8Validator"),
+    "_utf8": ("validate_utf8", "Utf8Validator", "decode_utf8"),
     "_frames": (
         "Header",
         "Frame",

@@ -39,6 +39,8 @@ cdef extern from "ff_utf8.h":
 cdef extern from "ff_decode.h":
     # A new str (the kind its widest character needs) from valid UTF-8.
     object ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
+    # The same from any bytes: UnicodeDecodeError, as bytes.decode raises it, if not UTF-8.
+    object ff_decode_utf8(const uint8_t *p, Py_ssize_t n)
 
 # Masking releases the GIL from this size (apply_mask, mask_inplace,
 # build_frame): releasing and retaking it costs about as much as masking a

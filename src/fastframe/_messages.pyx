@@ -11,13 +11,12 @@ from cpython.list cimport PyList_Append
 from cpython.object cimport PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_SET_ITEM
-from cpython.unicode cimport PyUnicode_DecodeUTF8
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
 from libc.stdint cimport uint8_t
 
 from ._buffers cimport as_bytes
-from ._ckernels cimport ff_str_from_valid_utf8, ff_utf8_is_valid
+from ._ckernels cimport ff_decode_utf8
 from ._frames cimport Frame
 
 from ._parser import FrameParser
@@ -44,13 +43,6 @@ cdef extern from *:
     }
     """
     void ff_tuple_init_hash(object t)
-
-# Text up to this size is validated and decoded here; longer text goes to
-# CPython's decoder, whose word-at-a-time ASCII and Latin-1 loops win there
-# (the "FrameParser 1000 tokens" case of bench/test_bench_parser.py, with
-# fastframe-cython-messages, measures the short side).
-cdef enum:
-    SHORT_TEXT = 64
 
 __all__ = ["Message", "MessageAssembler"]
 
@@ -228,12 +220,8 @@ cdef class MessageAssembler:
             n = PyBytes_GET_SIZE(payload)
             # Invalid UTF-8 only gets this far from a parser told not to
             # validate (or not ours).
-            if n <= SHORT_TEXT:
-                if not ff_utf8_is_valid(p, <size_t>n):
-                    raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text message")
-                return _message(_OPCODES[opcode], ff_str_from_valid_utf8(p, n), False)
             try:
-                text = PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
+                text = ff_decode_utf8(p, n)
             except UnicodeDecodeError:
                 raise ProtocolError(_INVALID_DATA, "invalid UTF-8 in text message") from None
             return _message(_OPCODES[opcode], text, False)

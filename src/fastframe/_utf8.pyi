@@ -1,5 +1,5 @@
 # The compiled twin has the signatures of the pure one.
-from ._utf8_py import Utf8Validator as Utf8Validator, validate_utf8 as validate_utf8
+from ._utf8_py import Utf8Validator as Utf8Validator, decode_utf8 as decode_utf8, validate_utf8 as validate_utf8
 
 KERNEL: str
 

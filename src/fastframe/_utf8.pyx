@@ -1,7 +1,8 @@
 # cython: language_level=3, freethreading_compatible=True
 """Strict UTF-8 validation (RFC 3629), compiled twin of ``_utf8_py``.
 
-The automaton and the SIMD ASCII kernels are in ``_kernels/ff_utf8.h``.
+The automaton is in ``_kernels/ff_utf8.h``, the SIMD validators in
+``_kernels/ff_utf8_simd.h``, the decoder to ``str`` in ``_kernels/ff_decode.h``.
 """
 
 from cpython.buffer cimport PyBuffer_Release
@@ -9,15 +10,16 @@ from cpython.bytes cimport PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SI
 from libc.stdint cimport uint8_t, uint32_t
 
 from ._buffers cimport get_buffer
-from ._ckernels cimport FF_UTF8_ACCEPT, FF_UTF8_REJECT, ff_utf8_kernel_name, ff_utf8_validate
+from ._ckernels cimport FF_UTF8_ACCEPT, FF_UTF8_REJECT, ff_decode_utf8, ff_utf8_kernel_name, ff_utf8_validate
 
 
-__all__ = ["validate_utf8", "Utf8Validator", "KERNEL"]
+__all__ = ["validate_utf8", "Utf8Validator", "decode_utf8", "KERNEL"]
 
 cdef enum:
     GIL_RELEASE_SIZE = 256 * 1024
 
-#: Name of the ASCII kernel this CPU runs: avx512, avx2, sse2 or scalar.
+#: Name of the UTF-8 kernel this CPU runs: the SIMD validator (avx512, avx2,
+#: ssse3, neon), or the ASCII kernel beside the automaton (sse2, scalar).
 KERNEL = ff_utf8_kernel_name().decode("ascii")
 
 
@@ -58,6 +60,33 @@ def validate_utf8(data):
         r = _run(&state, <const uint8_t *>view.buf, n)
         PyBuffer_Release(&view)
     return r == <size_t>n and state == FF_UTF8_ACCEPT
+
+
+def decode_utf8(data):
+    """Decode UTF-8 (RFC 3629 §4) to ``str``, strictly.
+
+    The text of a text message (RFC 6455 §5.6), validated and decoded
+    straight into the narrowest string kind its characters need (PEP 393).
+
+    Args:
+        data: any C-contiguous buffer.
+
+    Returns:
+        The decoded text, equal to ``bytes(data).decode("utf-8")``.
+
+    Raises:
+        UnicodeDecodeError: ``data`` is not valid UTF-8; its ``start``,
+            ``end`` and ``reason`` are those ``bytes.decode`` gives.
+        TypeError: ``data`` is not a C-contiguous buffer.
+    """
+    cdef Py_buffer view
+    if PyBytes_CheckExact(data):
+        return ff_decode_utf8(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    get_buffer(data, &view, False)
+    try:
+        return ff_decode_utf8(<const uint8_t *>view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
 
 
 # The docstring opens with the signature and "--": inspect.signature() reads

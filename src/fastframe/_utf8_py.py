@@ -15,7 +15,7 @@ import codecs
 
 from ._buffers import Buffer, byte_view
 
-__all__ = ["validate_utf8", "Utf8Validator", "KERNEL"]
+__all__ = ["validate_utf8", "Utf8Validator", "decode_utf8", "KERNEL"]
 
 #: Name of the validation kernel in use.
 KERNEL = "python"
@@ -84,6 +84,29 @@ def validate_utf8(data: Buffer) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def decode_utf8(data: Buffer) -> str:
+    """Decode UTF-8 (RFC 3629 §4) to ``str``, strictly.
+
+    The text of a text message (RFC 6455 §5.6), validated and decoded
+    straight into the narrowest string kind its characters need (PEP 393).
+
+    Args:
+        data: any C-contiguous buffer.
+
+    Returns:
+        The decoded text, equal to ``bytes(data).decode("utf-8")``.
+
+    Raises:
+        UnicodeDecodeError: ``data`` is not valid UTF-8; its ``start``,
+            ``end`` and ``reason`` are those ``bytes.decode`` gives.
+        TypeError: ``data`` is not a C-contiguous buffer.
+    """
+    if type(data) is bytes:
+        return data.decode("utf-8")
+    text: str = _utf8_decode(byte_view(data), "strict", True)[0]
+    return text
 
 
 class Utf8Validator:

@@ -213,10 +213,31 @@ static void check_decode_one(const uint8_t *p, size_t n, const char *what)
     CHECK(same, "%s: n=%zu decoded code points differ", what, n);
 }
 
+/* The SIMD validator of this run's level (ff_utf8_simd.h) on its own: it
+ * returns n for valid, complete text, else a code point boundary b with
+ * p[0..b) valid and complete, at most a block and a few bytes before the
+ * first invalid byte (or before the end of unfinished text), so that the
+ * automaton that takes over from b has little left to do. */
+static void check_simd_one(const uint8_t *p, size_t n, size_t want, int complete, const char *what)
+{
+    ff_utf8_simd_fn simd = ff_utf8_simd_kernel(ff_cpu_level());
+    if (simd == NULL)
+        return;
+    size_t b = simd(p, n);
+    if (complete) {
+        CHECK(b == n, "%s: SIMD n=%zu stopped at %zu in valid text", what, n, b);
+        return;
+    }
+    int prefix_complete;
+    CHECK(b < n && b <= want && ref_utf8(p, b, &prefix_complete) == b && prefix_complete && want - b <= 64 + 4,
+          "%s: SIMD n=%zu returned %zu, first invalid byte %zu", what, n, b, want);
+}
+
 static void check_utf8_one(const uint8_t *p, size_t n, const char *what)
 {
     int complete;
     size_t want = ref_utf8(p, n, &complete);
+    check_simd_one(p, n, want, complete, what);
     uint32_t state = FF_UTF8_ACCEPT;
     size_t got = ff_utf8_validate(&state, p, n);
     int got_complete = got == n && state == FF_UTF8_ACCEPT;
@@ -242,6 +263,32 @@ static void check_utf8(void)
             }
         }
     }
+    /* The same sequences at the end of a block of ASCII (for the SIMD
+     * validators: their checks across blocks and at the end of the text):
+     * two bytes ending at its last byte and just past it, three bytes
+     * ending at its last byte. */
+    uint8_t block[66];
+    memset(block, 'a', sizeof block);
+    int simd = ff_utf8_simd_kernel(ff_cpu_level()) != NULL; /* else the automaton, checked above */
+    for (unsigned x = 0; x < 256 && simd; x++)
+        for (unsigned y = 0; y < 256; y++) {
+            for (size_t at = 62; at <= 64; at += 2) {
+                block[at] = (uint8_t)x, block[at + 1] = (uint8_t)y;
+                check_utf8_one(block, at + 2, "2 bytes after ASCII");
+                block[at] = block[at + 1] = 'a';
+            }
+            for (unsigned z = 0; z < 256; z++) {
+                block[61] = (uint8_t)x, block[62] = (uint8_t)y, block[63] = (uint8_t)z;
+                int complete;
+                size_t want = ref_utf8(block + 61, 3, &complete);
+                uint32_t state = FF_UTF8_ACCEPT;
+                size_t got = ff_utf8_validate(&state, block, 64);
+                CHECK(got == 61 + want && (got == 64 && state == FF_UTF8_ACCEPT) == complete,
+                      "3 bytes after ASCII %02x %02x %02x: got %zu", x, y, z, got);
+                check_simd_one(block, 64, 61 + want, complete, "3 bytes after ASCII");
+            }
+        }
+    memset(block, 'a', sizeof block);
     /* Four bytes: leads F0..F5, every second byte from 70 to C0 (across
      * each lead's range edges), later bytes on and around 80..BF. */
     static const uint8_t tails[] = {0x7F, 0x80, 0xA5, 0xBF, 0xC0};
@@ -251,6 +298,12 @@ static void check_utf8(void)
                 for (size_t w = 0; w < sizeof tails; w++) {
                     b[0] = (uint8_t)x, b[1] = (uint8_t)y, b[2] = tails[z], b[3] = tails[w];
                     check_utf8_one(b, 4, "4 bytes");
+                    for (size_t at = 61; at <= 64; at++) { /* across the end of a block */
+                        memcpy(block + at - 2, "\xC3\xA9", 2);
+                        memcpy(block + at, b, 4);
+                        check_utf8_one(block, at + 4, "4 bytes after text");
+                        memset(block + at - 2, 'a', 6);
+                    }
                 }
     /* Long text through the ASCII kernels: an ASCII run with one multi-byte
      * character, valid or not, at every position and alignment, so every
@@ -297,6 +350,32 @@ static void check_utf8(void)
             CHECK(got == want && got_complete == complete, "split at %zu of %zu: got %zu, want %zu", cut, n, got,
                   want);
         }
+    }
+    /* Valid multilingual text with one byte changed, at and around every
+     * 16-, 32- and 64-byte boundary (the vector and block edges of every
+     * SIMD level), and cut at every length. */
+    static const char *valid[] = {"a", "hello ", "\xC3\xA9", "\xD0\x96", "\xE2\x82\xAC", "\xE4\xB8\xAD",
+                                  "\xF0\x9F\x98\x80", "\xEF\xBF\xBF", "\xF4\x8F\xBF\xBF", "\xED\x9F\xBF"};
+    static const uint8_t corrupt[] = {0x00, 'a', 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1,
+                                      0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF};
+    for (int round = 0; round < 40; round++) {
+        size_t n = 0;
+        while (n < 300) {
+            const char *piece = valid[rng() % (round & 1 ? 10 : 4)];
+            size_t m = strlen(piece);
+            memcpy(text + n, piece, m);
+            n += m;
+        }
+        for (size_t cut = 0; cut <= n; cut++)
+            check_utf8_one(text, cut, "valid text cut");
+        for (size_t edge = 16; edge < n; edge += 16)
+            for (size_t at = edge - 1; at <= edge + 1 && at < n; at++)
+                for (size_t k = 0; k < sizeof corrupt; k++) {
+                    uint8_t was = text[at];
+                    text[at] = corrupt[k];
+                    check_utf8_one(text, n, "one byte changed at a block edge");
+                    text[at] = was;
+                }
     }
     free(text);
 }

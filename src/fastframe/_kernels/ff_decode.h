@@ -1,10 +1,12 @@
-/* UTF-8 to code points, for building a str from text already validated.
+/* UTF-8 to code points: fastframe.decode_utf8 and the text of messages.
  *
  * CPython's own decoder guesses ASCII first and starts over with a
  * resizable writer at the first other character, which costs a short token
- * like " café" twice what it costs here: one pass measures the text (its
- * length in code points and the widest kind of character), then the code
- * points are written straight into a string of the right kind.
+ * like " café" twice what it costs here: the text is validated (the SIMD
+ * validator of ff_utf8.h), measured (its length in code points and the
+ * widest kind of character, with SIMD) and then its code points are written
+ * straight into a string of the right PEP 393 kind.  Text that is all ASCII
+ * is found first and copied.
  *
  * The kind is read off the largest byte: lead bytes C2-C3 give code points
  * up to U+00FF, C4-EF up to U+FFFF, F0-F4 beyond; a continuation byte
@@ -19,10 +21,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include "ff_cpu.h"
+#include "ff_utf8.h"
 
 /* Number of code points in p[0..n), and in *maxchar the largest code point
  * of the kind they need: 0x7F (ASCII), 0xFF (Latin-1), 0xFFFF or 0x10FFFF. */
-static inline size_t ff_utf8_measure(const uint8_t *p, size_t n, uint32_t *maxchar)
+static inline uint32_t ff_utf8_kind_of(uint8_t top)
+{
+    return top < 0x80 ? 0x7F : top < 0xC4 ? 0xFF : top < 0xF0 ? 0xFFFF : 0x10FFFF;
+}
+
+static inline size_t ff_utf8_measure_scalar(const uint8_t *p, size_t n, uint32_t *maxchar)
 {
     uint8_t top = 0;
     size_t continuations = 0;
@@ -30,8 +39,81 @@ static inline size_t ff_utf8_measure(const uint8_t *p, size_t n, uint32_t *maxch
         top = p[i] > top ? p[i] : top;
         continuations += (p[i] & 0xC0) == 0x80;
     }
-    *maxchar = top < 0x80 ? 0x7F : top < 0xC4 ? 0xFF : top < 0xF0 ? 0xFFFF : 0x10FFFF;
+    *maxchar = ff_utf8_kind_of(top);
     return n - continuations;
+}
+
+#ifdef FF_HAVE_SSE2
+/* Continuation bytes 80..BF are the signed bytes below -64. */
+static inline size_t ff_utf8_measure_sse2(const uint8_t *p, size_t n, uint32_t *maxchar)
+{
+    __m128i top = _mm_setzero_si128();
+    const __m128i limit = _mm_set1_epi8(-64);
+    size_t i = 0, continuations = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        top = _mm_max_epu8(top, v);
+        continuations += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, limit)));
+    }
+    uint8_t lanes[16];
+    _mm_storeu_si128((__m128i *)lanes, top);
+    uint32_t rest;
+    size_t count = ff_utf8_measure_scalar(p + i, n - i, &rest);
+    uint8_t t = 0;
+    for (int k = 0; k < 16; k++)
+        t = lanes[k] > t ? lanes[k] : t;
+    uint32_t kind = ff_utf8_kind_of(t);
+    *maxchar = kind > rest ? kind : rest;
+    return i - continuations + count;
+}
+#endif
+
+#ifdef FF_HAVE_AVX
+FF_TARGET("avx2,popcnt")
+static size_t ff_utf8_measure_avx2(const uint8_t *p, size_t n, uint32_t *maxchar)
+{
+    __m256i top = _mm256_setzero_si256();
+    const __m256i limit = _mm256_set1_epi8(-64);
+    size_t i = 0, continuations = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(p + i));
+        top = _mm256_max_epu8(top, v);
+        continuations += (size_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(limit, v)));
+    }
+    uint8_t lanes[32];
+    _mm256_storeu_si256((__m256i *)lanes, top);
+    uint32_t rest;
+    size_t count = ff_utf8_measure_scalar(p + i, n - i, &rest);
+    uint8_t t = 0;
+    for (int k = 0; k < 32; k++)
+        t = lanes[k] > t ? lanes[k] : t;
+    uint32_t kind = ff_utf8_kind_of(t);
+    *maxchar = kind > rest ? kind : rest;
+    return i - continuations + count;
+}
+#endif
+
+/* Number of code points in p[0..n), and in *maxchar the largest code point
+ * of the kind they need: 0x7F (ASCII), 0xFF (Latin-1), 0xFFFF or 0x10FFFF. */
+static inline size_t ff_utf8_measure_at(int level, const uint8_t *p, size_t n, uint32_t *maxchar)
+{
+    if (level == FF_LEVEL_AUTO)
+        level = ff_cpu_level();
+#ifdef FF_HAVE_AVX
+    if (level == FF_LEVEL_AVX2 || level == FF_LEVEL_AVX512)
+        return ff_utf8_measure_avx2(p, n, maxchar);
+#endif
+#ifdef FF_HAVE_SSE2
+    if (level != FF_LEVEL_SCALAR)
+        return ff_utf8_measure_sse2(p, n, maxchar);
+#endif
+    (void)level;
+    return ff_utf8_measure_scalar(p, n, maxchar);
+}
+
+static inline size_t ff_utf8_measure(const uint8_t *p, size_t n, uint32_t *maxchar)
+{
+    return ff_utf8_measure_at(n >= 32 ? FF_LEVEL_AUTO : FF_LEVEL_SCALAR, p, n, maxchar);
 }
 
 static inline void ff_ucs_write(void *out, int width, size_t j, uint32_t c)
@@ -44,46 +126,70 @@ static inline void ff_ucs_write(void *out, int width, size_t j, uint32_t c)
         ((uint32_t *)out)[j] = c;
 }
 
+/* The decoding loop for one output width: while 8 bytes are left, a run
+ * of 8 ASCII bytes is widened at once and a sequence never runs past the
+ * end; the last bytes go one code point at a time, and a sequence cut by
+ * the end (invalid) stops there. */
+#define FF_UTF8_DECODE_LOOP(name, T)                                                                     \
+    static size_t name(const uint8_t *p, size_t n, T *out, size_t count)                                 \
+    {                                                                                                    \
+        size_t i = 0, j = 0;                                                                             \
+        while (i + 8 <= n && j + 8 <= count) {                                                           \
+            uint64_t w;                                                                                  \
+            memcpy(&w, p + i, 8);                                                                        \
+            if (!(w & UINT64_C(0x8080808080808080))) {                                                   \
+                for (int k = 0; k < 8; k++)                                                              \
+                    out[j + (size_t)k] = (T)p[i + (size_t)k];                                            \
+                i += 8, j += 8;                                                                          \
+                continue;                                                                                \
+            }                                                                                            \
+            uint8_t b = p[i];                                                                            \
+            uint32_t c;                                                                                  \
+            if (b < 0x80) {                                                                              \
+                c = b;                                                                                   \
+                i += 1;                                                                                  \
+            } else if (b < 0xE0) {                                                                       \
+                c = ((uint32_t)(b & 0x1F) << 6) | (p[i + 1] & 0x3F);                                     \
+                i += 2;                                                                                  \
+            } else if (b < 0xF0) {                                                                       \
+                c = ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F); \
+                i += 3;                                                                                  \
+            } else {                                                                                     \
+                c = ((uint32_t)(b & 0x07) << 18) | ((uint32_t)(p[i + 1] & 0x3F) << 12) |                 \
+                    ((uint32_t)(p[i + 2] & 0x3F) << 6) | (p[i + 3] & 0x3F);                              \
+                i += 4;                                                                                  \
+            }                                                                                            \
+            out[j++] = (T)c;                                                                             \
+        }                                                                                                \
+        while (i < n && j < count) {                                                                     \
+            uint8_t b = p[i];                                                                            \
+            size_t len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;                                 \
+            if (i + len > n)                                                                             \
+                break;                                                                                   \
+            uint32_t c = len == 1 ? b : (uint32_t)b & (0x7F >> len);                                     \
+            for (size_t k = 1; k < len; k++)                                                             \
+                c = (c << 6) | (p[i + k] & 0x3F);                                                        \
+            i += len;                                                                                    \
+            out[j++] = (T)c;                                                                             \
+        }                                                                                                \
+        return j;                                                                                        \
+    }
+
+FF_UTF8_DECODE_LOOP(ff_utf8_decode_ucs1, uint8_t)
+FF_UTF8_DECODE_LOOP(ff_utf8_decode_ucs2, uint16_t)
+FF_UTF8_DECODE_LOOP(ff_utf8_decode_ucs4, uint32_t)
+
 /* Decode p[0..n) into `count` code points of `width` bytes each (1, 2 or 4,
  * CPython's PyUnicode kinds) at out, where count and the width come from
  * ff_utf8_measure.  Returns the number of code points written: count, for
- * valid UTF-8. */
+ * valid UTF-8.  Never reads past p[n) nor writes past code point count. */
 static inline size_t ff_utf8_decode(const uint8_t *p, size_t n, void *out, int width, size_t count)
 {
-    size_t i = 0, j = 0;
-    /* While 4 bytes are left, a sequence never runs past the end. */
-    while (i + 4 <= n && j < count) {
-        uint8_t b = p[i];
-        uint32_t c;
-        if (b < 0x80) {
-            c = b;
-            i += 1;
-        } else if (b < 0xE0) {
-            c = ((uint32_t)(b & 0x1F) << 6) | (p[i + 1] & 0x3F);
-            i += 2;
-        } else if (b < 0xF0) {
-            c = ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F);
-            i += 3;
-        } else {
-            c = ((uint32_t)(b & 0x07) << 18) | ((uint32_t)(p[i + 1] & 0x3F) << 12) |
-                ((uint32_t)(p[i + 2] & 0x3F) << 6) | (p[i + 3] & 0x3F);
-            i += 4;
-        }
-        ff_ucs_write(out, width, j++, c);
-    }
-    /* The last 3 bytes: a sequence cut by the end (invalid) stops here. */
-    while (i < n && j < count) {
-        uint8_t b = p[i];
-        size_t len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-        if (i + len > n)
-            break;
-        uint32_t c = len == 1 ? b : (uint32_t)b & (0x7F >> len);
-        for (size_t k = 1; k < len; k++)
-            c = (c << 6) | (p[i + k] & 0x3F);
-        i += len;
-        ff_ucs_write(out, width, j++, c);
-    }
-    return j;
+    if (width == 1)
+        return ff_utf8_decode_ucs1(p, n, (uint8_t *)out, count);
+    if (width == 2)
+        return ff_utf8_decode_ucs2(p, n, (uint16_t *)out, count);
+    return ff_utf8_decode_ucs4(p, n, (uint32_t *)out, count);
 }
 
 #ifdef Py_PYTHON_H
@@ -92,16 +198,39 @@ static inline size_t ff_utf8_decode(const uint8_t *p, size_t n, void *out, int w
  * modules), so that the C tests and fuzzers can use the kernels above. */
 static PyObject *ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
 {
+    size_t ascii = ff_ascii_prefix(FF_LEVEL_AUTO, p, (size_t)n);
+    if (ascii == (size_t)n) {
+        PyObject *s = PyUnicode_New(n, 0x7F);
+        if (s != NULL)
+            memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)n);
+        return s;
+    }
     uint32_t maxchar;
-    size_t count = ff_utf8_measure(p, (size_t)n, &maxchar);
+    size_t count = ascii + ff_utf8_measure(p + ascii, (size_t)n - ascii, &maxchar);
     PyObject *s = PyUnicode_New((Py_ssize_t)count, (Py_UCS4)maxchar);
     if (s == NULL)
         return NULL;
-    if (maxchar == 0x7F)
-        memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)n);
-    else
-        ff_utf8_decode(p, (size_t)n, PyUnicode_DATA(s), (int)PyUnicode_KIND(s), count);
+    int kind = (int)PyUnicode_KIND(s);
+    void *out = PyUnicode_DATA(s);
+    if (kind == 1) {
+        memcpy(out, p, ascii);
+    } else {
+        /* The ASCII prefix, widened. */
+        for (size_t j = 0; j < ascii; j++)
+            ff_ucs_write(out, kind, j, p[j]);
+    }
+    ff_utf8_decode(p + ascii, (size_t)n - ascii, (char *)out + ascii * (size_t)kind, kind, count - ascii);
     return s;
+}
+
+/* fastframe.decode_utf8: a str from p[0..n), or UnicodeDecodeError (from
+ * CPython's decoder, so that its start, end and reason are exactly those of
+ * bytes.decode) when p is not valid UTF-8. */
+static PyObject *ff_decode_utf8(const uint8_t *p, Py_ssize_t n)
+{
+    if (!ff_utf8_is_valid(p, (size_t)n))
+        return PyUnicode_DecodeUTF8((const char *)p, n, "strict");
+    return ff_str_from_valid_utf8(p, n);
 }
 #endif
 

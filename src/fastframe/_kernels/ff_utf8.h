@@ -8,10 +8,13 @@
  *
  * The automaton is a "shift DFA": each state is a bit offset (a multiple of
  * 6) and ff_utf8_table[byte] packs the next state for every current state, so
- * one step is a load, a shift and a mask, with no branch.  Runs of ASCII
- * (the common case: JSON, English, protocol text) are skipped by the SIMD
- * kernel of the level ff_cpu_level() chose.  A full SIMD validator can replace
- * ff_utf8_validate() without changing its contract.
+ * one step is a load, a shift and a mask, with no branch.  From 32 bytes
+ * on a code point boundary, the SIMD validator of the level ff_cpu_level()
+ * chose (ff_utf8_simd.h) takes over and hands back to the automaton only for
+ * the last block of an invalid or unfinished chunk, so that the automaton
+ * alone decides where the text fails and in which state a chunk ends.
+ * Where a level has no SIMD validator, runs of ASCII are skipped by the
+ * ASCII kernel of that level.
  */
 #ifndef FF_UTF8_H
 #define FF_UTF8_H
@@ -20,6 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "ff_cpu.h"
+#include "ff_utf8_simd.h"
 
 enum {
     FF_UTF8_ACCEPT = 0,   /* on a code point boundary */
@@ -205,20 +209,28 @@ static inline ff_ascii_fn ff_ascii_kernel(int level)
     }
 }
 
-/* Name of the ASCII kernel the dispatcher chose: avx512, avx2, sse2 or scalar. */
-static inline const char *ff_utf8_kernel_name(void)
+/* Name of the UTF-8 kernel the dispatcher chose: the SIMD validator
+ * (avx512, avx2, ssse3, neon), else the ASCII kernel the automaton uses
+ * (sse2, scalar). */
+static inline const char *ff_utf8_kernel_at(int level)
 {
-    ff_ascii_fn fn = ff_ascii_kernel(ff_cpu_level());
-    (void)fn; /* unused where only the portable kernel is compiled */
-#ifdef FF_HAVE_AVX
-    if (fn == ff_ascii_prefix_avx512) return "avx512";
-    if (fn == ff_ascii_prefix_avx2) return "avx2";
-#endif
+    const char *simd = ff_utf8_simd_name(ff_utf8_simd_kernel(level));
+    if (simd != NULL)
+        return simd;
 #ifdef FF_HAVE_SSE2
-    if (fn == ff_ascii_prefix_sse2) return "sse2";
+    if (ff_ascii_kernel(level) == ff_ascii_prefix_sse2) return "sse2";
 #endif
     return "scalar";
 }
+
+static inline const char *ff_utf8_kernel_name(void)
+{
+    return ff_utf8_kernel_at(ff_cpu_level());
+}
+
+/* Chunks from this size go to the SIMD validator: below it, the automaton
+ * with its ASCII skip is as fast (bench/test_bench_utf8.py, the token cases). */
+#define FF_UTF8_SIMD_MIN 32
 
 static inline size_t ff_ascii_prefix(int level, const uint8_t *p, size_t n)
 {
@@ -233,9 +245,9 @@ static inline size_t ff_ascii_prefix(int level, const uint8_t *p, size_t n)
  * Returns n if every byte was accepted, else the index of the first byte
  * that made the stream invalid; *state is then FF_UTF8_REJECT.  A stream is
  * valid UTF-8 when it ends with *state == FF_UTF8_ACCEPT.  `level` picks the
- * ASCII kernel's SIMD level (FF_LEVEL_AUTO: the dispatcher's; tests and
- * fuzzers name each level the CPU has); ff_utf8_validate() below is the
- * entry point the modules use.
+ * SIMD level of the validator and of the ASCII kernel (FF_LEVEL_AUTO: the
+ * dispatcher's; tests and fuzzers name each level the CPU has);
+ * ff_utf8_validate() below is the entry point the modules use.
  */
 static inline size_t ff_utf8_validate_at(int level, uint32_t *state, const uint8_t *p, size_t n)
 {
@@ -243,12 +255,24 @@ static inline size_t ff_utf8_validate_at(int level, uint32_t *state, const uint8
     size_t i = 0;
     if (s == FF_UTF8_REJECT)
         return 0;
+    if (level == FF_LEVEL_AUTO)
+        level = ff_cpu_level();
+    /* NULL once the SIMD validator has had its turn: what it leaves (at
+     * most its last block and a few bytes) is the automaton's. */
+    ff_utf8_simd_fn simd = n >= FF_UTF8_SIMD_MIN ? ff_utf8_simd_kernel(level) : NULL;
     while (i < n) {
         if (s == FF_UTF8_ACCEPT) {
+            size_t left = n - i;
+            if (simd != NULL && left >= FF_UTF8_SIMD_MIN) {
+                i += simd(p + i, left);
+                simd = NULL;
+                if (i == n)
+                    break;
+                continue;
+            }
             /* Take the ASCII kernel only for a real run of ASCII: in mixed
              * text, calling it for the odd space between letters costs more
              * than it saves. */
-            size_t left = n - i;
             if (left >= 16) {
                 uint64_t a, b;
                 memcpy(&a, p + i, 8);

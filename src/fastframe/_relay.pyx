@@ -13,7 +13,6 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.object cimport PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_SET_ITEM
-from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint64_t
 
 from ._ckernels cimport (
@@ -44,12 +43,6 @@ cdef extern from *:
     }
     """
     void ff_tuple_init_hash(object t)
-
-# Text up to this size is validated and decoded with fastframe's kernels,
-# longer text with CPython's decoder (as _messages does).
-cdef enum:
-    SHORT_TEXT = 64
-
 
 cdef inline object _record(object cls, object kind, object data):
     """``cls((kind, data, ""))`` for a tuple type with no fields of its own (as _message)."""
@@ -285,16 +278,10 @@ cdef class FrameRelay:
                 record = _record(self._binary_cls, self._binary_kind, payload)
             elif not self._decode_text:
                 record = _record(self._text_cls, self._text_kind, payload)
-            elif length <= SHORT_TEXT:
+            else:
                 if not ff_utf8_is_valid(p, <size_t>length):
                     return pos  # the library raises its own error
                 record = _record(self._text_cls, self._text_kind, ff_str_from_valid_utf8(p, <Py_ssize_t>length))
-            else:
-                try:
-                    text = PyUnicode_DecodeUTF8(<const char *>p, <Py_ssize_t>length, NULL)
-                except UnicodeDecodeError:
-                    return pos
-                record = _record(self._text_cls, self._text_kind, text)
             put(record, <Py_ssize_t>length)
             size += <Py_ssize_t>length + self._overhead
             pos += h.size + <Py_ssize_t>length

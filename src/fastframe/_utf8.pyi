@@ -3,4 +3,4 @@ from ._utf8_py import Utf8Validator as Utf8Validator, decode_utf8 as decode_utf8
 
 KERNEL: str
 
-__all__ = ["validate_utf8", "Utf8Validator", "KERNEL"]
+__all__ = ["validate_utf8", "Utf8Validator", "decode_utf8", "KERNEL"]

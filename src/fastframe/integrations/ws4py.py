@@ -11,11 +11,12 @@ at a time too.  The patch replaces:
   (shorter than 4 bytes, ``None``, not bytes) goes to ws4py's own method, so
   it fails as it does there.
 - ``Utf8Validator`` in ``ws4py.streaming`` (which looks it up by name for
-  every stream) and ``ws4py.utf8validator`` with a validator on fastframe's
-  ``Utf8Validator`` returning ws4py's quadruple exactly, including its
-  indexes: on a valid chunk ``current_index`` is ``len(data) - 1`` (0 for an
-  empty one) and ``total_index`` adds that up, as its ``enumerate`` loop
-  leaves them.
+  every stream) with a validator on fastframe's ``Utf8Validator`` returning
+  ws4py's quadruple exactly, including its indexes: on a valid chunk
+  ``current_index`` is ``len(data) - 1`` (0 for an empty one) and
+  ``total_index`` adds that up, as its ``enumerate`` loop leaves them.
+  ``ws4py.utf8validator.Utf8Validator`` stays: its own methods read their
+  DFA table through that module-level name.
 
 ws4py's asyncio module (``ws4py.async_websocket``) does not import on Python
 3.11+ (it uses ``asyncio.coroutine``); its threaded client, its WSGI server
@@ -89,8 +90,7 @@ def _apply(patches: _patching.PatchSet) -> None:
     mask, validator = _build(_patching.api(), original, utf8validator.Utf8Validator)
     patches.replace(frame, "mask", mask)
     patches.replace(frame, "unmask", mask)
-    for module in (streaming, utf8validator):
-        patches.replace(module, "Utf8Validator", validator)
+    patches.replace(streaming, "Utf8Validator", validator)
 
 
 _integration = _patching.Integration("ws4py", "0.6", "0.7", _apply)

@@ -76,14 +76,13 @@ def _build(api: Any, *, key_error: type[Exception] = ValueError) -> SimpleNamesp
     class XorMaskerSimple:
         """Masks a payload processed in pieces (RFC 6455 §5.3), on fastframe's ``apply_mask``."""
 
-        __slots__ = ("_keys", "_ptr")
+        __slots__ = ("_key", "_ptr")
 
         def __init__(self, mask: Any) -> None:
-            key = bytes(mask)
+            key = mask if type(mask) is bytes else bytes(mask)
             if len(key) != 4:
                 raise key_error("mask should be 4byte.")
-            # The key as it applies to a piece starting at payload offset 0, 1, 2, 3 (mod 4).
-            self._keys = (key, key[1:] + key[:1], key[2:] + key[:2], key[3:] + key[:3])
+            self._key = key
             self._ptr = 0
 
         def pointer(self) -> int:
@@ -96,8 +95,15 @@ def _build(api: Any, *, key_error: type[Exception] = ValueError) -> SimpleNamesp
 
         def process(self, data: Any) -> bytes:
             """(Un)mask the next piece of the payload; any C-contiguous buffer in, bytes out."""
-            out: bytes = apply_mask(data, self._keys[self._ptr & 3])
-            self._ptr += len(out)
+            ptr = self._ptr
+            key = self._key
+            phase = ptr & 3
+            if phase:
+                # The piece starts mid-key: rotate it rather than build all four
+                # rotations per masker, since most frames arrive in one piece.
+                key = key[phase:] + key[:phase]
+            out: bytes = apply_mask(data, key)
+            self._ptr = ptr + len(out)
             return out
 
     def createXorMasker(mask: Any, length: Optional[int] = None) -> XorMaskerSimple:

@@ -84,6 +84,8 @@ class Peer:
         conftest: with ``installed_tests``, the ``conftest.py`` written into
             that directory for both runs: what the library's own test runner
             sets up before its tests (never a change to a test).
+        env: environment variables both runs set (a suite that picks its
+            framework from the environment).
     """
 
     distribution: str
@@ -95,6 +97,7 @@ class Peer:
     hide: tuple[str, ...] = ()
     installed_tests: bool = False
     conftest: str = ""
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 #: Every library whose suite this runner knows, by the name fastframe.patch() takes.
@@ -169,6 +172,41 @@ PEERS: dict[str, Peer] = {
     # release as the installed one).  Its tests that need a network or a
     # local echo server skip without them (TEST_WITH_INTERNET, LOCAL_WS_SERVER_PORT).
     "websocket": Peer("websocket-client", tests=("websocket/tests",), requirements=("pytest",)),
+    # autobahn's sdist ships its tests inside the package (src/autobahn/*/test).
+    # Its WebSocket protocol and frame tests run on Twisted when USE_TWISTED is
+    # set; the NVX validator's tests check autobahn.websocket.utf8validator's
+    # Utf8Validator (patched) against the Autobahn UTF-8 vectors.  The importlib
+    # import mode leaves src/ off sys.path: the tests import the installed autobahn.
+    "autobahn": Peer(
+        "autobahn",
+        tests=(
+            "src/autobahn/websocket/test",
+            "src/autobahn/nvx/test/test_nvx_utf8validator.py",
+            "src/autobahn/twisted/test/test_tx_protocol.py",
+            "src/autobahn/twisted/test/test_tx_websocket_agent.py",
+        ),
+        requirements=("pytest", "twisted"),
+        args=("--import-mode=importlib",),
+        env={"USE_TWISTED": "1"},
+    ),
+    # ws4py's sdist ships test/; every module but test_cherrypy.py (CherryPy's
+    # server plugin, no framing): frames, masking, the stream and its UTF-8
+    # checks, the websocket, client and manager.
+    "ws4py": Peer(
+        "ws4py",
+        tests=(
+            "test/test_frame.py",
+            "test/test_stream.py",
+            "test/test_websocket.py",
+            "test/test_client.py",
+            "test/test_messaging.py",
+            "test/test_manager.py",
+            "test/test_utils.py",
+            "test/test_logger.py",
+        ),
+        requirements=("pytest",),
+        hide=("ws4py",),
+    ),
 }
 
 #: pytest's JUnit ``<skipped type=...>`` for an expected failure.
@@ -188,18 +226,21 @@ def cache_dir() -> Path:
 
 def _safe_extract(archive: Path, destination: Path) -> None:
     # An sdist is untrusted input: no member may land outside the destination.
+    # Links and devices are left out (autobahn's sdist links documentation
+    # files to files it does not ship); a test suite needs neither.
     with tarfile.open(archive) as tar:
         root = destination.resolve()
+        members = []
         for member in tar.getmembers():
             target = (destination / member.name).resolve()
             if root != target and root not in target.parents:
                 raise RuntimeError(f"{archive.name}: {member.name!r} points outside the archive")
-            if member.issym() or member.islnk() or member.isdev():
-                raise RuntimeError(f"{archive.name}: {member.name!r} is a link or a device")
+            if member.isfile() or member.isdir():
+                members.append(member)
         if sys.version_info >= (3, 12):
-            tar.extractall(destination, filter="data")
+            tar.extractall(destination, members=members, filter="data")
         else:
-            tar.extractall(destination)  # the members were checked above
+            tar.extractall(destination, members=members)  # the members were checked above
 
 
 def fetch_sdist(distribution: str, version: str, cache: Path) -> Path:
@@ -463,6 +504,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if installed:
             print(f"installed the suite's requirements: {', '.join(installed)}")
     env = dict(os.environ)
+    env.update(peer.env)
     if options.backend == "python":
         env["FASTFRAME_NO_EXTENSIONS"] = "1"
     elif options.backend == "cython":

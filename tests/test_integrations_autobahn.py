@@ -1,0 +1,335 @@
+"""Tests for ``fastframe.integrations.autobahn``: autobahn's own behaviour, faster.
+
+- Differential: random and mutated frame streams, cut in random chunks, into
+  autobahn's ``WebSocketServerProtocol`` (its asyncio flavour, on a fake
+  transport) unpatched and patched: the same messages, the same failure
+  (close code and reason, which quotes the validator's index) and the same
+  bytes written back.
+- The masker and validator the protocol imports, against autobahn's own and
+  wsaccel's, chunk by chunk (tests/test_compat_wsaccel.py covers the classes).
+- Patch/unpatch round trip, import order (fresh interpreters), version refusal.
+- An echo over loopback between autobahn's asyncio client and server.
+
+autobahn's own test suite runs patched with ``python -m fastframe.testing.peer autobahn``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from fastframe.integrations import IntegrationError, _patching, autobahn as integration
+
+pytest.importorskip("autobahn")
+try:
+    # autobahn 26 needs Python 3.11; older Pythons get an older autobahn, outside the range.
+    _patching.require_version("autobahn", "26.1", "27")
+except IntegrationError as exc:
+    pytest.skip(str(exc), allow_module_level=True)
+
+import txaio
+
+txaio.use_asyncio()
+
+from autobahn.asyncio.websocket import (  # noqa: E402
+    WebSocketClientFactory,
+    WebSocketClientProtocol,
+    WebSocketServerFactory,
+    WebSocketServerProtocol,
+)
+from autobahn.wamp.types import TransportDetails  # noqa: E402
+from autobahn.websocket import protocol, utf8validator, xormasker  # noqa: E402
+
+from support.encoder import mask  # noqa: E402
+from support.strategies import keys, streams  # noqa: E402
+
+#: What the patch replaces, as autobahn defines it.
+ORIGINALS = {
+    (protocol, "create_xor_masker"): protocol.create_xor_masker,
+    (protocol, "XorMaskerNull"): protocol.XorMaskerNull,
+    (protocol, "Utf8Validator"): protocol.Utf8Validator,
+    (xormasker, "create_xor_masker"): xormasker.create_xor_masker,
+    (xormasker, "XorMaskerNull"): xormasker.XorMaskerNull,
+    (utf8validator, "Utf8Validator"): utf8validator.Utf8Validator,
+}
+
+
+@pytest.fixture(autouse=True)
+def _unpatched() -> Iterator[None]:
+    assert not integration.is_patched()
+    yield
+    integration.unpatch()
+
+
+@contextlib.contextmanager
+def patched(backend: Any) -> Iterator[None]:
+    with _patching.using_backend(backend.name):
+        assert integration.patch()
+    try:
+        yield
+    finally:
+        integration.unpatch()
+
+
+class _Transport:
+    """What the protocol writes and whether it closed: all a test needs of a transport."""
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+        self.closed: list[str] = []
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closed.append("close")
+
+    def abort(self) -> None:
+        self.closed.append("abort")
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+
+class _Server(WebSocketServerProtocol):  # type: ignore[misc]
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self.events.append(("message", isBinary, type(payload), payload))
+
+    def onPing(self, payload: bytes) -> None:
+        self.events.append(("ping", payload))
+        super().onPing(payload)
+
+
+def open_server(*, client: bool = False) -> Any:
+    """An autobahn server protocol in the open state, as after its handshake, on a fake transport."""
+    proto = _Server()
+    proto.events = []
+    proto.factory = WebSocketServerFactory()
+    proto.transport = _Transport()
+    proto._transport_details = TransportDetails()
+    proto._connectionMade()
+    proto.state = proto.STATE_OPEN
+    proto.websocket_version = 18
+    proto.websocket_extensions_in_use = []
+    proto.inside_message = False
+    proto.current_frame = None
+    return proto
+
+
+def trace(data: bytes, sizes: list[int]) -> list[Any]:
+    """Everything the installed autobahn does with ``data`` arriving in chunks of ``sizes``."""
+    proto = open_server()
+    pos = 0
+    for size in [*sizes, len(data)]:
+        if pos >= len(data) or proto.state == proto.STATE_CLOSED:
+            break
+        proto._dataReceived(data[pos : pos + size])
+        pos += size
+        proto.events.append("received")
+    return [
+        *proto.events,
+        ("state", proto.state, proto.localCloseCode, proto.localCloseReason, proto.wasNotCleanReason),
+        ("written", bytes(proto.transport.written), proto.transport.closed),
+    ]
+
+
+def _compare(backend: Any, data: bytes, sizes: list[int]) -> None:
+    expected = trace(data, sizes)
+    with patched(backend):
+        got = trace(data, sizes)
+    assert got == expected
+
+
+SETTINGS = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+
+
+@SETTINGS
+@given(data=st.data(), sizes=st.lists(st.integers(1, 64), max_size=12))
+def test_streams_give_the_same_messages_and_failures(backend, data, sizes):
+    # A server receives masked frames from a client: streams(client=False) masks them.
+    _compare(backend, data.draw(streams(False)), sizes)
+
+
+def _frame(opcode: int, payload: bytes, *, fin: bool = True, key: bytes = b"\x37\xfa\x21\x3d") -> bytes:
+    length = len(payload)
+    if length < 126:
+        header = bytes([0x80 | length])
+    elif length < 1 << 16:
+        header = bytes([0x80 | 126]) + length.to_bytes(2, "big")
+    else:
+        header = bytes([0x80 | 127]) + length.to_bytes(8, "big")
+    return bytes([(0x80 if fin else 0) | opcode]) + header + key + mask(payload, key)
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        pytest.param(_frame(2, os.urandom(70_000)), id="big-binary"),
+        pytest.param(_frame(1, "héllo wörld 🙂".encode() * 3000), id="big-text"),
+        pytest.param(_frame(1, "🙂".encode()[:3], fin=False) + _frame(0, "🙂".encode()[3:]), id="split-emoji"),
+        pytest.param(_frame(1, b"abc\xed\xa0\x80def"), id="surrogate"),
+        pytest.param(_frame(1, b"ok", fin=False) + _frame(0, b"\xf4\x90\x80\x80"), id="above-u10ffff"),
+        pytest.param(_frame(1, b"trunc\xe2\x82"), id="truncated"),
+        pytest.param(_frame(8, b"\x03\xe8bad \xff"), id="close-reason-invalid"),
+        pytest.param(_frame(9, b"ping") + _frame(8, b"\x03\xe8bye"), id="ping-close"),
+    ],
+)
+@pytest.mark.parametrize("step", [1, 5, 1 << 20])
+def test_known_streams(backend, stream, step):
+    _compare(backend, stream, [step] * (len(stream) // step + 1))
+
+
+@SETTINGS
+@given(key=keys, length=st.integers(0, 300), cuts=st.lists(st.integers(0, 300), max_size=5))
+def test_the_protocols_masker_matches_autobahns(backend, key, length, cuts):
+    payload = os.urandom(length)
+    bounds = [0, *sorted(min(c, length) for c in cuts), length]
+    pieces = [payload[a:b] for a, b in zip(bounds, bounds[1:])]
+    original = ORIGINALS[protocol, "create_xor_masker"](key, length)
+    expected = [(original.process(piece), original.pointer()) for piece in pieces]
+    with patched(backend):
+        masker = protocol.create_xor_masker(key, length)
+        got = [(masker.process(piece), masker.pointer()) for piece in pieces]
+        with pytest.raises(AssertionError):
+            protocol.create_xor_masker(key[:3], length)
+    assert [(type(out), out, ptr) for out, ptr in got] == [(type(out), out, ptr) for out, ptr in expected]
+    assert b"".join(out for out, _ in got) == mask(payload, key)
+
+
+def test_patch_and_unpatch_restore_the_exact_objects(backend):
+    with patched(backend):
+        assert integration.is_patched()
+        for (module, name), original in ORIGINALS.items():
+            assert getattr(module, name) is not original, name
+        assert protocol.Utf8Validator is utf8validator.Utf8Validator
+        assert integration.patch() is False
+        assert open_server().utf8validator.__class__ is protocol.Utf8Validator
+    assert not integration.is_patched()
+    assert integration.unpatch() is False
+    for (module, name), original in ORIGINALS.items():
+        assert getattr(module, name) is original, name
+
+
+@pytest.mark.parametrize("version", ["25.12.2", "27.1.1", "0.10.0"])
+def test_unsupported_versions_are_refused_and_nothing_is_patched(backend, monkeypatch, version):
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: version if name == "autobahn" else real(name))
+    with _patching.using_backend(backend.name), pytest.raises(IntegrationError, match=r"autobahn>=26\.1,<27"):
+        integration.patch()
+    assert not integration.is_patched()
+    for (module, name), original in ORIGINALS.items():
+        assert getattr(module, name) is original, name
+    assert integration.SUPPORTED_VERSIONS == ">=26.1,<27"
+
+
+IMPORT_ORDER = textwrap.dedent(
+    """
+    import sys
+    order = sys.argv[1]
+    if order == "before":
+        from autobahn.websocket import protocol
+    import fastframe
+    assert fastframe.patch("autobahn") == ("autobahn",)
+    assert fastframe.BACKEND == sys.argv[2], fastframe.BACKEND
+    if order == "after":
+        from autobahn.websocket import protocol
+    masker = protocol.create_xor_masker(b"\\x01\\x02\\x03\\x04", 3)
+    assert masker.process(b"\\x60\\x60\\x60") == b"abc" and masker.pointer() == 3
+    print(type(protocol.Utf8Validator()).__module__)
+    """
+)
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_patch_takes_effect_whatever_the_import_order(backend, order):
+    env = {key: value for key, value in os.environ.items() if key != "FASTFRAME_NO_EXTENSIONS"}
+    if backend.name == "python":
+        env["FASTFRAME_NO_EXTENSIONS"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_ORDER, order, backend.name],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "fastframe.compat.wsaccel"
+
+
+# -- An echo over loopback: autobahn's asyncio client and server.
+
+MESSAGES: list[Any] = [
+    "hello",
+    "",
+    "héllo wörld — Ελληνικά, 日本語, русский",
+    "🙂🚀👩‍💻" * 50,
+    b"",
+    bytes(range(256)) * 4,
+    os.urandom(125),
+    os.urandom(126),
+    os.urandom(65535),
+    os.urandom(65536),
+    os.urandom(300_000),
+]
+
+
+class _EchoServer(WebSocketServerProtocol):  # type: ignore[misc]
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self.sendMessage(payload, isBinary)
+
+
+class _EchoClient(WebSocketClientProtocol):  # type: ignore[misc]
+    def onOpen(self) -> None:
+        self.received: list[Any] = []
+        for message in MESSAGES:
+            if isinstance(message, str):
+                self.sendMessage(message.encode(), isBinary=False)
+            else:
+                self.sendMessage(message, isBinary=True)
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self.received.append(payload if isBinary else payload.decode())
+        if len(self.received) == len(MESSAGES):
+            self.sendClose(1000, "done")
+
+    def onClose(self, wasClean: bool, code: int, reason: str) -> None:
+        self.factory.done.set_result((self.received, wasClean, code, reason))
+
+
+async def _echo() -> Any:
+    loop = asyncio.get_running_loop()
+    server_factory = WebSocketServerFactory()
+    server_factory.protocol = _EchoServer
+    server = await loop.create_server(server_factory, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client_factory = WebSocketClientFactory(f"ws://127.0.0.1:{port}")
+    client_factory.protocol = _EchoClient
+    client_factory.done = loop.create_future()
+    await loop.create_connection(client_factory, "127.0.0.1", port)
+    try:
+        return await asyncio.wait_for(client_factory.done, 60)
+    finally:
+        server.close()
+
+
+def echo() -> Any:
+    return asyncio.run(_echo())
+
+
+def test_echo_over_loopback(backend):
+    expected = echo()
+    assert expected[:3] == (MESSAGES, True, 1000)
+    with patched(backend):
+        assert echo() == expected

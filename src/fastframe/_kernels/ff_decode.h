@@ -193,6 +193,9 @@ static inline size_t ff_utf8_decode(const uint8_t *p, size_t n, void *out, int w
 }
 
 #ifdef Py_PYTHON_H
+/* The longest non-ASCII tail written by the loops above; longer, CPython's decoder. */
+#define FF_DECODE_SCALAR_MAX 64
+
 /* A str from UTF-8 already known to be valid, in one allocation of the
  * right kind.  Only where Python.h was included first (the compiled
  * modules), so that the C tests and fuzzers can use the kernels above. */
@@ -205,6 +208,11 @@ static PyObject *ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
             memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)n);
         return s;
     }
+    /* Past a short token, CPython's decoder writes non-ASCII text faster
+     * than the scalar loops above (decode_utf8 on mixed text in
+     * bench/test_bench_utf8.py): the text is valid, so it cannot fail. */
+    if ((size_t)n - ascii > FF_DECODE_SCALAR_MAX)
+        return PyUnicode_DecodeUTF8((const char *)p, n, NULL);
     uint32_t maxchar;
     size_t count = ascii + ff_utf8_measure(p + ascii, (size_t)n - ascii, &maxchar);
     PyObject *s = PyUnicode_New((Py_ssize_t)count, (Py_UCS4)maxchar);

@@ -36,7 +36,8 @@ extensions = [
     "myst_parser",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build"]
+# speed.md: the full table of a bench run (`python -m fastframe.bench --markdown`), linked from the README.
+exclude_patterns = ["_build", "speed.md"]
 html_theme = "furo"
 html_title = f"fastframe {release}"
 
@@ -78,7 +79,7 @@ class PublicApi(SphinxDirective):
     """
 
     def run(self) -> list[nodes.Node]:
-        sections = [(_MODULE_TITLES[module], names) for module, names in API.items()]
+        sections = [(_MODULE_TITLES[module], names) for module, names in API.items() if names]
         sections += list(_SHARED.items())
         listed = [name for _, names in sections for name in names]
         if sorted(listed) != sorted(fastframe.__all__):

@@ -200,13 +200,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             impl.timed = impl.name in timed_names or impl.name in ("copy", "bytes.decode")
 
     gc.collect()
-    gc.freeze()  # what exists now is not the code under test's garbage
+    # What exists now is not the code under test's garbage (PyPy has no gc.freeze).
+    freeze, unfreeze = getattr(gc, "freeze", None), getattr(gc, "unfreeze", None)
+    if freeze is not None:
+        freeze()
     results: list[Result] = []
     with progress(len(cases) * (repeats + 1), enabled=not args.plain) as step:
         for case in cases:
             tick = step(f"{case.name} {case.label}")
             results += measure(case, repeats=repeats, target=target, clock=args.clock, tick=tick)
-    gc.unfreeze()
+    if unfreeze is not None:
+        unfreeze()
 
     report.print_tables(report.tables(results), plain=args.plain)
     for line in report.problems(results):

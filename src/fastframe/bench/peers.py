@@ -123,6 +123,12 @@ class Fastframe(Adapter):
 
         return load_backend(self.backend)
 
+    def version(self) -> str:
+        """fastframe's own ``__version__``: also right when it runs from a source tree, not installed."""
+        import fastframe
+
+        return fastframe.__version__
+
     def available(self) -> Optional[str]:
         try:
             self._api()

@@ -310,11 +310,16 @@ class _EchoClient(WebSocketClientProtocol):  # type: ignore[misc]
 
 async def _echo() -> Any:
     loop = asyncio.get_running_loop()
+    # Handshake timeouts far above autobahn's defaults: a slow run (sanitizers,
+    # a loaded machine) must not turn into an unclean close.
+    timeouts = {"openHandshakeTimeout": 60, "closeHandshakeTimeout": 60}
     server_factory = WebSocketServerFactory()
+    server_factory.setProtocolOptions(**timeouts)
     server_factory.protocol = _EchoServer
     server = await loop.create_server(server_factory, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     client_factory = WebSocketClientFactory(f"ws://127.0.0.1:{port}")
+    client_factory.setProtocolOptions(**timeouts)
     client_factory.protocol = _EchoClient
     client_factory.done = loop.create_future()
     await loop.create_connection(client_factory, "127.0.0.1", port)

@@ -39,7 +39,12 @@ def test_version_is_written_once():
 
 
 def test_installed_metadata_has_the_package_version():
-    assert importlib.metadata.version("fastframe") == fastframe.__version__
+    try:
+        version = importlib.metadata.version("fastframe")
+    except importlib.metadata.PackageNotFoundError:
+        # fuzz/sanitized_tests.sh imports fastframe from a source tree, not installed.
+        pytest.skip("fastframe is not installed here (imported from a source tree)")
+    assert version == fastframe.__version__
 
 
 def test_changelog_has_the_version():

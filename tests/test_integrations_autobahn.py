@@ -50,7 +50,7 @@ from autobahn.asyncio.websocket import (  # noqa: E402
 from autobahn.wamp.types import TransportDetails  # noqa: E402
 from autobahn.websocket import protocol, utf8validator, xormasker  # noqa: E402
 
-from support.encoder import mask  # noqa: E402
+from support.encoder import encode_frame, mask  # noqa: E402
 from support.strategies import keys, streams  # noqa: E402
 
 #: What the patch replaces, as autobahn defines it.
@@ -162,15 +162,9 @@ def test_streams_give_the_same_messages_and_failures(backend, data, sizes):
     _compare(backend, data.draw(streams(False)), sizes)
 
 
-def _frame(opcode: int, payload: bytes, *, fin: bool = True, key: bytes = b"\x37\xfa\x21\x3d") -> bytes:
-    length = len(payload)
-    if length < 126:
-        header = bytes([0x80 | length])
-    elif length < 1 << 16:
-        header = bytes([0x80 | 126]) + length.to_bytes(2, "big")
-    else:
-        header = bytes([0x80 | 127]) + length.to_bytes(8, "big")
-    return bytes([(0x80 if fin else 0) | opcode]) + header + key + mask(payload, key)
+def _frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
+    """A masked frame, as a client sends it (the shared independent encoder)."""
+    return encode_frame(opcode, payload, fin=fin, key=b"\x37\xfa\x21\x3d")
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ from ws4py.client.threadedclient import WebSocketClient
 from ws4py.streaming import Stream
 
 from fastframe.integrations import IntegrationError, _patching, ws4py as integration
-from support.encoder import mask
+from support.encoder import encode_frame, mask
 from support.strategies import streams, texts
 
 #: What the patch replaces, as ws4py defines it.
@@ -122,15 +122,9 @@ def test_streams_give_the_same_messages_and_errors(backend, data, client, sizes)
     _compare(backend, data.draw(streams(client)), sizes, expect_masking=not client)
 
 
-def _frame(opcode: int, payload: bytes, *, fin: bool = True, key: bytes = b"\x37\xfa\x21\x3d") -> bytes:
-    length = len(payload)
-    if length < 126:
-        header = bytes([0x80 | length])
-    elif length < 1 << 16:
-        header = bytes([0x80 | 126]) + length.to_bytes(2, "big")
-    else:
-        header = bytes([0x80 | 127]) + length.to_bytes(8, "big")
-    return bytes([(0x80 if fin else 0) | opcode]) + header + key + mask(payload, key)
+def _frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
+    """A masked frame, as a client sends it (the shared independent encoder)."""
+    return encode_frame(opcode, payload, fin=fin, key=b"\x37\xfa\x21\x3d")
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from fastframe.enums import Opcode
 from fastframe.errors import ProtocolError
 from support.decoder import header_fields, ref_parse_header
 from support.encoder import encode_frame, encode_header, mask
+from support.params import stable_id
 from support.rfc import CONTROL_OPCODES, DEFINED_OPCODES, MASK_KEY, RESERVED_OPCODES, VALID_CLOSE_CODES
 from support.strategies import keys, texts
 
@@ -326,7 +327,7 @@ class TestBuildHeader:
         assert backend.build_header(Index(9), Index(200)) == b"\x89\x7e\x00\xc8"
         assert backend.build_frame(Index(1), b"hi") == b"\x81\x02hi"
 
-    @pytest.mark.parametrize("length", [5.0, 200.0, "5", None], ids=repr)
+    @pytest.mark.parametrize("length", [5.0, 200.0, "5", None], ids=stable_id)
     def test_length_not_an_int(self, backend, length):
         with pytest.raises(TypeError):
             backend.build_header(1, length)
@@ -596,7 +597,7 @@ class TestFrame:
             backend.Frame(1, b"", False)
 
     @pytest.mark.parametrize(
-        "payload", [[104, 105], (104, 105), iter(b"hi"), 5, "hi", None, memoryview(b"h-i")[::2]], ids=repr
+        "payload", [[104, 105], (104, 105), iter(b"hi"), 5, "hi", None, memoryview(b"h-i")[::2]], ids=stable_id
     )
     def test_payload_not_a_contiguous_buffer(self, backend, payload):
         # bytes(payload) would take an int, a list of ints or any iterable.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import zlib
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from support.encoder import encode_frame
+from support.integration import PatchCheck, run_fresh
 from support.rfc import BINARY, CONTINUATION, PING, TEXT
 from support.strategies import byte_mutations, encode_specs, keys, mutated_specs, texts, valid_specs
 
@@ -29,7 +29,7 @@ aiohttp = pytest.importorskip("aiohttp")
 from aiohttp import WSMsgType, web  # noqa: E402
 from aiohttp._websocket import reader as aiohttp_reader, writer as aiohttp_writer  # noqa: E402
 
-from fastframe.integrations import IntegrationError, _patching, aiohttp as integration  # noqa: E402
+from fastframe.integrations import _patching, aiohttp as integration  # noqa: E402
 
 PROPERTY = settings(
     max_examples=150,
@@ -48,15 +48,20 @@ HOMES = {
 }
 
 
+#: What the patch replaces: the reader wherever it is bound, and the writer's mask.
+ORIGINALS: dict[tuple[Any, str], Any] = {
+    **{(sys.modules[name], "WebSocketReader"): reader for name, reader in HOMES.items()},
+    (aiohttp_writer, "websocket_mask"): ORIGINAL_MASK,
+}
+PATCH = PatchCheck(integration, ORIGINALS, "aiohttp")
+_unpatched = PATCH.unpatched_fixture()
+
+
 @pytest.fixture
 def patched(backend: Any) -> Iterator[type]:
     """The patched reader class, built on ``backend``; unpatched afterwards."""
-    with _patching.using_backend(backend.name):
-        assert integration.patch()
-    try:
+    with PATCH.patched(backend):
         yield aiohttp.http_websocket.WebSocketReader
-    finally:
-        integration.unpatch()
 
 
 class _Protocol:
@@ -253,21 +258,11 @@ def test_handle_frame_override_sees_every_frame(patched: type) -> None:
 
 
 def test_patch_unpatch_restores_the_original_objects(backend: Any) -> None:
-    with _patching.using_backend(backend.name):
-        assert integration.patch()
-        assert not integration.patch()
-    assert integration.is_patched()
-    reader = aiohttp_reader.WebSocketReader
-    assert reader is not ORIGINAL_READER and issubclass(reader, ORIGINAL_READER)
-    for name in HOMES:
-        assert sys.modules[name].WebSocketReader is reader, name
-    assert aiohttp_writer.websocket_mask is not ORIGINAL_MASK
-    assert integration.unpatch()
-    assert not integration.unpatch()
-    assert not integration.is_patched()
-    for name, original in HOMES.items():
-        assert sys.modules[name].WebSocketReader is original, name
-    assert aiohttp_writer.websocket_mask is ORIGINAL_MASK
+    with PATCH.round_trip(backend):
+        reader = aiohttp_reader.WebSocketReader
+        assert issubclass(reader, ORIGINAL_READER)
+        for name in HOMES:
+            assert sys.modules[name].WebSocketReader is reader, name
 
 
 def test_patched_writer_masks_as_aiohttp(patched: type) -> None:
@@ -279,40 +274,34 @@ def test_patched_writer_masks_as_aiohttp(patched: type) -> None:
         assert data == expected, size
 
 
-def test_version_outside_the_range_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_patching.importlib.metadata, "version", lambda name: "3.13.5")
-    with pytest.raises(IntegrationError, match=r"aiohttp>=3\.14\.5,<3\.15"):
-        integration.patch()
-    assert not integration.is_patched()
-    assert aiohttp_reader.WebSocketReader is ORIGINAL_READER
+@pytest.mark.parametrize("version", ["3.13.5", "3.15.0", "4.0.0"])
+def test_version_outside_the_range_is_refused(backend: Any, monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    PATCH.check_refused(backend, monkeypatch, version, ">=3.14.5,<3.15")
 
 
 _IMPORT_ORDER = """
 import sys
 import fastframe
-{before}
-fastframe.patch("aiohttp")
-{after}
+imports = "import aiohttp, aiohttp.web, aiohttp.client"
+if sys.argv[1] == "before":
+    exec(imports)
+assert fastframe.patch("aiohttp") == ("aiohttp",)
+assert fastframe.BACKEND == sys.argv[2], fastframe.BACKEND
+if sys.argv[1] == "after":
+    exec(imports)
 import aiohttp.web_ws, aiohttp.client, aiohttp._websocket.reader as r
 from fastframe.integrations import aiohttp as integration
 assert integration.is_patched()
 assert aiohttp.web_ws.WebSocketReader is r.WebSocketReader
 assert aiohttp.client.WebSocketReader is r.WebSocketReader
 assert r.WebSocketReader.__module__ == "fastframe.integrations.aiohttp", r.WebSocketReader
-assert "aiohttp" in sys.modules
 print("ok")
 """
 
 
 @pytest.mark.parametrize("imported", ["before", "after"])
-def test_import_order(imported: str) -> None:
-    imports = "import aiohttp, aiohttp.web, aiohttp.client"
-    code = _IMPORT_ORDER.format(
-        before=imports if imported == "before" else "", after=imports if imported == "after" else ""
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+def test_import_order(backend: Any, imported: str) -> None:
+    assert run_fresh(_IMPORT_ORDER, backend, imported).strip() == "ok"
 
 
 # A small echo over loopback, aiohttp's own client and server.

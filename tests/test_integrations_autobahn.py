@@ -16,13 +16,8 @@ autobahn's own test suite runs patched with ``python -m fastframe.testing.peer a
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib.metadata
 import os
-import subprocess
-import sys
 import textwrap
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -51,6 +46,7 @@ from autobahn.wamp.types import TransportDetails  # noqa: E402
 from autobahn.websocket import protocol, utf8validator, xormasker  # noqa: E402
 
 from support.encoder import encode_frame, mask  # noqa: E402
+from support.integration import ECHO_MESSAGES, PatchCheck, run_fresh  # noqa: E402
 from support.strategies import keys, streams  # noqa: E402
 
 #: What the patch replaces, as autobahn defines it.
@@ -63,22 +59,9 @@ ORIGINALS = {
     (utf8validator, "Utf8Validator"): utf8validator.Utf8Validator,
 }
 
-
-@pytest.fixture(autouse=True)
-def _unpatched() -> Iterator[None]:
-    assert not integration.is_patched()
-    yield
-    integration.unpatch()
-
-
-@contextlib.contextmanager
-def patched(backend: Any) -> Iterator[None]:
-    with _patching.using_backend(backend.name):
-        assert integration.patch()
-    try:
-        yield
-    finally:
-        integration.unpatch()
+PATCH = PatchCheck(integration, ORIGINALS, "autobahn")
+_unpatched = PATCH.unpatched_fixture()
+patched = PATCH.patched
 
 
 class _Transport:
@@ -203,29 +186,14 @@ def test_the_protocols_masker_matches_autobahns(backend, key, length, cuts):
 
 
 def test_patch_and_unpatch_restore_the_exact_objects(backend):
-    with patched(backend):
-        assert integration.is_patched()
-        for (module, name), original in ORIGINALS.items():
-            assert getattr(module, name) is not original, name
+    with PATCH.round_trip(backend):
         assert protocol.Utf8Validator is utf8validator.Utf8Validator
-        assert integration.patch() is False
         assert open_server().utf8validator.__class__ is protocol.Utf8Validator
-    assert not integration.is_patched()
-    assert integration.unpatch() is False
-    for (module, name), original in ORIGINALS.items():
-        assert getattr(module, name) is original, name
 
 
 @pytest.mark.parametrize("version", ["25.12.2", "27.1.1", "0.10.0"])
 def test_unsupported_versions_are_refused_and_nothing_is_patched(backend, monkeypatch, version):
-    real = importlib.metadata.version
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: version if name == "autobahn" else real(name))
-    with _patching.using_backend(backend.name), pytest.raises(IntegrationError, match=r"autobahn>=26\.1,<27"):
-        integration.patch()
-    assert not integration.is_patched()
-    for (module, name), original in ORIGINALS.items():
-        assert getattr(module, name) is original, name
-    assert integration.SUPPORTED_VERSIONS == ">=26.1,<27"
+    PATCH.check_refused(backend, monkeypatch, version, ">=26.1,<27")
 
 
 IMPORT_ORDER = textwrap.dedent(
@@ -248,35 +216,12 @@ IMPORT_ORDER = textwrap.dedent(
 
 @pytest.mark.parametrize("order", ["before", "after"])
 def test_patch_takes_effect_whatever_the_import_order(backend, order):
-    env = {key: value for key, value in os.environ.items() if key != "FASTFRAME_NO_EXTENSIONS"}
-    if backend.name == "python":
-        env["FASTFRAME_NO_EXTENSIONS"] = "1"
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORT_ORDER, order, backend.name],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "fastframe.compat.wsaccel"
+    assert run_fresh(IMPORT_ORDER, backend, order).strip() == "fastframe.compat.wsaccel"
 
 
 # -- An echo over loopback: autobahn's asyncio client and server.
 
-MESSAGES: list[Any] = [
-    "hello",
-    "",
-    "héllo wörld — Ελληνικά, 日本語, русский",
-    "🙂🚀👩‍💻" * 50,
-    b"",
-    bytes(range(256)) * 4,
-    os.urandom(125),
-    os.urandom(126),
-    os.urandom(65535),
-    os.urandom(65536),
-    os.urandom(300_000),
-]
+MESSAGES = ECHO_MESSAGES
 
 
 class _EchoServer(WebSocketServerProtocol):  # type: ignore[misc]

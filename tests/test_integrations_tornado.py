@@ -18,19 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.metadata
-import os
 import socket
-import subprocess
-import sys
 import textwrap
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from support.encoder import mask
+from support.integration import ECHO_MESSAGES, FRAGMENTED_MESSAGES, PatchCheck, joined, run_fresh
 from support.strategies import keys, streams
 from support.tornado_echo import echo
 
@@ -42,7 +38,7 @@ import tornado.iostream
 import tornado.util
 import tornado.websocket
 
-from fastframe.integrations import IntegrationError, _patching, tornado as integration
+from fastframe.integrations import tornado as integration
 
 try:
     import tornado.speedups as speedups
@@ -60,26 +56,9 @@ ORIGINALS: dict[tuple[Any, str], Any] = {
 if speedups is not None:
     ORIGINALS[speedups, "websocket_mask"] = speedups.websocket_mask
 
-
-def _current(target: Any, name: str) -> Any:
-    return target.__dict__[name] if isinstance(target, type) else getattr(target, name)
-
-
-@pytest.fixture(autouse=True)
-def _unpatched() -> Iterator[None]:
-    assert not integration.is_patched()
-    yield
-    integration.unpatch()
-
-
-@contextlib.contextmanager
-def patched(backend: Any) -> Iterator[None]:
-    with _patching.using_backend(backend.name):
-        assert integration.patch()
-    try:
-        yield
-    finally:
-        integration.unpatch()
+PATCH = PatchCheck(integration, ORIGINALS, "tornado")
+_unpatched = PATCH.unpatched_fixture()
+patched = PATCH.patched
 
 
 class Handler:
@@ -230,27 +209,12 @@ def test_masks_leave_odd_input_to_tornado(backend, key, data):
 
 
 def test_patch_and_unpatch_restore_the_exact_objects(backend):
-    with patched(backend):
-        assert integration.is_patched()
-        for (target, name), original in ORIGINALS.items():
-            assert _current(target, name) is not original, name
-        assert integration.patch() is False
-    assert not integration.is_patched()
-    assert integration.unpatch() is False
-    for (target, name), original in ORIGINALS.items():
-        assert _current(target, name) is original, name
+    PATCH.check_round_trip(backend)
 
 
 @pytest.mark.parametrize("version", ["6.3.3", "7.0.0", "5.1.1"])
 def test_unsupported_versions_are_refused_and_nothing_is_patched(backend, monkeypatch, version):
-    real = importlib.metadata.version
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: version if name == "tornado" else real(name))
-    with _patching.using_backend(backend.name), pytest.raises(IntegrationError, match=r"tornado>=6\.4,<7"):
-        integration.patch()
-    assert not integration.is_patched()
-    for (target, name), original in ORIGINALS.items():
-        assert _current(target, name) is original, name
-    assert integration.SUPPORTED_VERSIONS == ">=6.4,<7"
+    PATCH.check_refused(backend, monkeypatch, version, ">=6.4,<7")
 
 
 IMPORT_ORDER = textwrap.dedent(
@@ -273,37 +237,16 @@ IMPORT_ORDER = textwrap.dedent(
 
 @pytest.mark.parametrize("order", ["before", "after"])
 def test_patch_takes_effect_whatever_the_import_order(backend, order):
-    env = {key: value for key, value in os.environ.items() if key != "FASTFRAME_NO_EXTENSIONS"}
-    if backend.name == "python":
-        env["FASTFRAME_NO_EXTENSIONS"] = "1"
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORT_ORDER, order, backend.name], capture_output=True, text=True, env=env, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["fastframe.integrations.tornado"] * 2
+    assert run_fresh(IMPORT_ORDER, backend, order).split() == ["fastframe.integrations.tornado"] * 2
 
 
-MESSAGES: list[Any] = [
-    "hello",
-    "",
-    "héllo wörld — Ελληνικά, 日本語, русский",
-    "🙂🚀👩‍💻" * 50,
-    b"",
-    bytes(range(256)) * 4,
-    os.urandom(125),
-    os.urandom(126),
-    os.urandom(65535),
-    os.urandom(65536),
-    os.urandom(300_000),
-    ["frag", "ment", "ed 🙂"],
-    [b"\x01" * 10, b"\x02" * 70_000],
-]
+MESSAGES = [*ECHO_MESSAGES, *FRAGMENTED_MESSAGES]
 
 
 @pytest.mark.parametrize("compression", [False, True], ids=["plain", "permessage-deflate"])
 def test_echo_over_loopback(backend, compression):
     expected = echo(MESSAGES, compression=compression)
-    sent = [("".join(m) if isinstance(m[0], str) else b"".join(m)) if isinstance(m, list) else m for m in MESSAGES]
+    sent = [joined(m) for m in MESSAGES]
     assert expected[1] == [*sent, ("ping", b"are you there"), ("close", 1000, "done")]
     with patched(backend):
         got = echo(MESSAGES, compression=compression)

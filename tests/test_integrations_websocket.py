@@ -18,11 +18,8 @@ websocket-client's own test suite runs patched with ``python -m fastframe.testin
 from __future__ import annotations
 
 import array
-import contextlib
 import importlib
 import importlib.metadata
-import os
-import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -32,7 +29,9 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from support.chunking import cut
 from support.encoder import mask
+from support.integration import ECHO_MESSAGES, FRAGMENTED_MESSAGES, PatchCheck, run_fresh
 from support.strategies import byte_mutations, keys, streams, texts
 from support.tornado_echo import echo
 from support.utf8_oracle import utf8_extendable
@@ -43,7 +42,7 @@ pytest.importorskip("tornado")
 
 from websocket import _abnf, _exceptions, _utils
 
-from fastframe.integrations import IntegrationError, _patching, websocket as integration
+from fastframe.integrations import websocket as integration
 
 #: What the patch replaces, as websocket-client defines it.
 ORIGINALS = {
@@ -51,32 +50,17 @@ ORIGINALS = {
     (_utils, "validate_utf8"): _utils.validate_utf8,
     (_abnf, "validate_utf8"): _abnf.validate_utf8,
     (_abnf, "_mask"): _abnf._mask,
+    (_abnf.ABNF, "mask"): _abnf.ABNF.__dict__["mask"],
 }
-ORIGINAL_MASK = _abnf.ABNF.__dict__["mask"]
 
 
-def _assert_originals() -> None:
-    for (module, name), original in ORIGINALS.items():
-        assert getattr(module, name) is original, name
-    assert _abnf.ABNF.__dict__["mask"] is ORIGINAL_MASK
+def _no_import_hook() -> None:
     assert not any(isinstance(finder, integration._Reapply) for finder in sys.meta_path)
 
 
-@pytest.fixture(autouse=True)
-def _unpatched() -> Iterator[None]:
-    assert not integration.is_patched()
-    yield
-    integration.unpatch()
-
-
-@contextlib.contextmanager
-def patched(backend: Any) -> Iterator[None]:
-    with _patching.using_backend(backend.name):
-        assert integration.patch()
-    try:
-        yield
-    finally:
-        integration.unpatch()
+PATCH = PatchCheck(integration, ORIGINALS, "websocket-client", clean=_no_import_hook)
+_unpatched = PATCH.unpatched_fixture()
+patched = PATCH.patched
 
 
 def _outcome(function: Any, *args: Any) -> Any:
@@ -176,24 +160,13 @@ def test_masks_leave_odd_input_to_websocket_client(backend, key, data):
         assert _outcome(_abnf.ABNF.mask, key, data) == expected
 
 
-def _chunks(data: bytes, sizes: list[int]) -> Iterator[bytes]:
-    pos = 0
-    for size in sizes:
-        if pos >= len(data):
-            return
-        yield data[pos : pos + size]
-        pos += size
-    if pos < len(data):
-        yield data[pos:]
-
-
 class _Closed(Exception):
     """The scripted socket has no more bytes."""
 
 
 def trace(data: bytes, sizes: list[int], *, skip_utf8: bool, fire_cont: bool) -> list[Any]:
     """What websocket-client's receive path reads from ``data`` (as ``WebSocket.recv_data_frame`` does)."""
-    pieces = list(_chunks(data, sizes))
+    pieces = list(cut(data, sizes))
 
     def recv(bufsize: int) -> bytes:
         if not pieces:
@@ -244,17 +217,21 @@ def test_frame_streams_give_the_same_frames_and_errors(backend, data, sizes, ski
 
 
 def test_patch_and_unpatch_restore_the_exact_objects(backend):
-    with patched(backend):
-        assert integration.is_patched()
-        for (module, name), original in ORIGINALS.items():
-            assert getattr(module, name) is not original, name
-        assert _abnf.ABNF.__dict__["mask"] is not ORIGINAL_MASK
-        assert integration.patch() is False
-    assert not integration.is_patched()
-    assert integration.unpatch() is False
-    _assert_originals()
+    PATCH.check_round_trip(backend)
 
 
+@pytest.fixture
+def _restores_modules() -> Iterator[None]:
+    """Give later tests back websocket-client's _abnf and _utils as they were, whatever the test reloads."""
+    saved = dict(vars(_abnf))
+    try:
+        yield
+    finally:
+        sys.modules["websocket._utils"] = _utils
+        vars(_abnf).update(saved)
+
+
+@pytest.mark.usefixtures("_restores_modules")
 def test_the_patch_survives_reloads_and_reimports(backend):
     with patched(backend):
         # As websocket-client's test_abnf does: reload _abnf without wsaccel.
@@ -289,14 +266,7 @@ def test_the_patch_survives_reloads_and_reimports(backend):
 
 @pytest.mark.parametrize("version", ["0.59.0", "2.0.0"])
 def test_unsupported_versions_are_refused_and_nothing_is_patched(backend, monkeypatch, version):
-    real = importlib.metadata.version
-    monkeypatch.setattr(
-        importlib.metadata, "version", lambda name: version if name == "websocket-client" else real(name)
-    )
-    with _patching.using_backend(backend.name), pytest.raises(IntegrationError, match=r"websocket-client>=1\.0,<2"):
-        integration.patch()
-    assert not integration.is_patched()
-    assert integration.SUPPORTED_VERSIONS == ">=1.0,<2"
+    PATCH.check_refused(backend, monkeypatch, version, ">=1.0,<2")
 
 
 IMPORT_ORDER = textwrap.dedent(
@@ -323,33 +293,13 @@ IMPORT_ORDER = textwrap.dedent(
 
 @pytest.mark.parametrize("order", ["before", "after"])
 def test_patch_takes_effect_whatever_the_import_order(backend, order):
-    env = {key: value for key, value in os.environ.items() if key != "FASTFRAME_NO_EXTENSIONS"}
-    if backend.name == "python":
-        env["FASTFRAME_NO_EXTENSIONS"] = "1"
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORT_ORDER, order, backend.name], capture_output=True, text=True, env=env, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    output = run_fresh(IMPORT_ORDER, backend, order)
     # A text frame's payload is not validated by recv_frame; the invalid
     # close-reason check is, and an invalid text frame is a message error.
-    assert result.stdout.splitlines()[0] == "fastframe.integrations.websocket"
+    assert output.splitlines()[0] == "fastframe.integrations.websocket"
 
 
-MESSAGES: list[Any] = [
-    "hello",
-    "",
-    "héllo wörld — Ελληνικά, 日本語, русский",
-    "🙂🚀👩‍💻" * 50,
-    b"",
-    bytes(range(256)) * 4,
-    os.urandom(125),
-    os.urandom(126),
-    os.urandom(65535),
-    os.urandom(65536),
-    os.urandom(300_000),
-    ["frag", "ment", "ed 🙂"],
-    [b"\x01" * 10, b"\x02" * 70_000],
-]
+MESSAGES = [*ECHO_MESSAGES, *FRAGMENTED_MESSAGES]
 
 
 @pytest.mark.parametrize("compression", [False, True], ids=["plain", "permessage-deflate"])

@@ -37,6 +37,8 @@ from fastframe import integrations
 from fastframe.integrations import _patching, websockets as integration
 from fastframe.integrations._patching import IntegrationError
 from support import decoder, encoder, rfc, strategies
+from support.chunking import cut
+from support.integration import PatchCheck
 
 websockets = pytest.importorskip("websockets")
 try:
@@ -76,8 +78,11 @@ HOOKS = {
 }
 
 
-def _current(target: Any, name: str) -> Any:
-    return target.__dict__[name] if isinstance(target, type) else getattr(target, name)
+def _no_legacy_import_hook() -> None:
+    assert not any(isinstance(finder, integration._LegacyImportHook) for finder in sys.meta_path)
+
+
+PATCH = PatchCheck(integration, HOOKS, "websockets", clean=_no_legacy_import_hook)
 
 
 @pytest.fixture
@@ -114,23 +119,10 @@ def patching(backend: SimpleNamespace) -> Iterator[Any]:
 
 
 def test_patch_replaces_every_hook_and_unpatch_restores_the_same_objects(backend):
-    with _patching.using_backend(backend.name):
-        assert integration.patch() is True
-        assert integration.patch() is False
-    try:
-        assert integration.is_patched()
+    with PATCH.round_trip(backend):
         assert integrations.is_patched("websockets")
-        for (target, name), original in HOOKS.items():
-            assert _current(target, name) is not original, name
         assert ws_frames.apply_mask is backend.apply_mask
         assert legacy_framing.apply_mask is backend.apply_mask
-    finally:
-        assert integration.unpatch() is True
-    assert integration.unpatch() is False
-    assert not integration.is_patched()
-    for (target, name), original in HOOKS.items():
-        assert _current(target, name) is original, name
-    assert not any(isinstance(finder, integration._LegacyImportHook) for finder in sys.meta_path)
 
 
 def test_facade_patches_websockets_by_name(backend):
@@ -148,26 +140,19 @@ def test_supported_versions_cover_the_installed_release():
 
 
 @pytest.mark.parametrize("version", ["16.1.1", "18.0", "3.4"])
-def test_unsupported_version_is_refused_and_nothing_is_patched(monkeypatch, version):
-    real = importlib.metadata.version
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: version if name == "websockets" else real(name))
-    with pytest.raises(IntegrationError, match=r"websockets>=17\.0,<18\.0"):
-        integration.patch()
-    assert not integration.is_patched()
-    for (target, name), original in HOOKS.items():
-        assert _current(target, name) is original, name
+def test_unsupported_version_is_refused_and_nothing_is_patched(backend, monkeypatch, version):
+    PATCH.check_refused(backend, monkeypatch, version, ">=17.0,<18.0")
 
 
-def test_a_failing_patch_leaves_nothing_patched(monkeypatch):
+def test_a_failing_patch_leaves_nothing_patched(backend, monkeypatch):
     def broken(*args):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(integration, "_patch_legacy_protocol", broken)
-    with pytest.raises(RuntimeError, match="boom"):
+    with _patching.using_backend(backend.name), pytest.raises(RuntimeError, match="boom"):
         integration.patch()
     assert not integration.is_patched()
-    for (target, name), original in HOOKS.items():
-        assert _current(target, name) is original, name
+    PATCH.assert_restored()
 
 
 # A fresh interpreter: which objects websockets' modules hold after patch()
@@ -354,18 +339,6 @@ def protocol_cases(draw: Any) -> dict[str, Any]:
     }
 
 
-def _cut(data: bytes, sizes: list[int]) -> list[bytes]:
-    pieces, pos = [], 0
-    for size in sizes:
-        if pos >= len(data):
-            break
-        pieces.append(data[pos : pos + size])
-        pos += size
-    if pos < len(data):
-        pieces.append(data[pos:])
-    return pieces
-
-
 def _frame_record(frame: Any) -> tuple[Any, ...]:
     return (
         frame.opcode,
@@ -396,7 +369,7 @@ def run_protocol(case: dict[str, Any]) -> list[Any]:
         protocol.extensions = [PerMessageDeflate(True, True, 15, 15)]
     trace: list[Any] = []
     with mock.patch("secrets.token_bytes", return_value=b"\x00\xff\x10\xef"):
-        for chunk in _cut(case["data"], case["chunks"]):
+        for chunk in cut(case["data"], case["chunks"]):
             protocol.receive_data(chunk)
             trace.append(
                 (
@@ -497,7 +470,7 @@ async def _legacy_frames(case: dict[str, Any]) -> list[Any]:
     max_size = case["max_size"] if isinstance(case["max_size"], int) else None
 
     async def feed() -> None:
-        for chunk in _cut(case["data"], case["chunks"]):
+        for chunk in cut(case["data"], case["chunks"]):
             reader.feed_data(chunk)
             await asyncio.sleep(0)
         if case["eof"]:

@@ -15,14 +15,9 @@ ws4py's own test suite runs patched with ``python -m fastframe.testing.peer ws4p
 
 from __future__ import annotations
 
-import contextlib
-import importlib.metadata
 import os
-import subprocess
-import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,8 +29,9 @@ from ws4py import framing, streaming, utf8validator
 from ws4py.client.threadedclient import WebSocketClient
 from ws4py.streaming import Stream
 
-from fastframe.integrations import IntegrationError, _patching, ws4py as integration
+from fastframe.integrations import ws4py as integration
 from support.encoder import encode_frame, mask
+from support.integration import ECHO_MESSAGES, PatchCheck, run_fresh
 from support.strategies import streams, texts
 
 #: What the patch replaces, as ws4py defines it.
@@ -48,22 +44,9 @@ ORIGINALS = {
 
 ORIGINAL_VALIDATOR = utf8validator.Utf8Validator
 
-
-@pytest.fixture(autouse=True)
-def _unpatched() -> Iterator[None]:
-    assert not integration.is_patched()
-    yield
-    integration.unpatch()
-
-
-@contextlib.contextmanager
-def patched(backend: Any) -> Iterator[None]:
-    with _patching.using_backend(backend.name):
-        assert integration.patch()
-    try:
-        yield
-    finally:
-        integration.unpatch()
+PATCH = PatchCheck(integration, ORIGINALS, "ws4py")
+_unpatched = PATCH.unpatched_fixture()
+patched = PATCH.patched
 
 
 def _message(message: Any) -> Any:
@@ -196,30 +179,15 @@ def test_validator_matches_ws4pys_indexes_included(backend, chunks):
 
 
 def test_patch_and_unpatch_restore_the_exact_objects(backend):
-    with patched(backend):
-        assert integration.is_patched()
-        for (target, name), original in ORIGINALS.items():
-            assert target.__dict__[name] is not original, name
+    with PATCH.round_trip(backend):
         assert framing.Frame.mask is framing.Frame.unmask
         # ws4py's validator reads its table through its module's name: that one stays.
         assert utf8validator.Utf8Validator is ORIGINAL_VALIDATOR
-        assert integration.patch() is False
-    assert not integration.is_patched()
-    assert integration.unpatch() is False
-    for (target, name), original in ORIGINALS.items():
-        assert target.__dict__[name] is original, name
 
 
 @pytest.mark.parametrize("version", ["0.5.1", "0.7.0", "1.0"])
 def test_unsupported_versions_are_refused_and_nothing_is_patched(backend, monkeypatch, version):
-    real = importlib.metadata.version
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: version if name == "ws4py" else real(name))
-    with _patching.using_backend(backend.name), pytest.raises(IntegrationError, match=r"ws4py>=0\.6,<0\.7"):
-        integration.patch()
-    assert not integration.is_patched()
-    for (target, name), original in ORIGINALS.items():
-        assert target.__dict__[name] is original, name
-    assert integration.SUPPORTED_VERSIONS == ">=0.6,<0.7"
+    PATCH.check_refused(backend, monkeypatch, version, ">=0.6,<0.7")
 
 
 IMPORT_ORDER = textwrap.dedent(
@@ -247,34 +215,12 @@ IMPORT_ORDER = textwrap.dedent(
 
 @pytest.mark.parametrize("order", ["before", "after"])
 def test_patch_takes_effect_whatever_the_import_order(backend, order):
-    env = {key: value for key, value in os.environ.items() if key != "FASTFRAME_NO_EXTENSIONS"}
-    if backend.name == "python":
-        env["FASTFRAME_NO_EXTENSIONS"] = "1"
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORT_ORDER, order, backend.name],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "fastframe.integrations.ws4py"
+    assert run_fresh(IMPORT_ORDER, backend, order).strip() == "fastframe.integrations.ws4py"
 
 
 # -- An echo over loopback: ws4py's threaded client against a websockets server.
 
-MESSAGES: list[Any] = [
-    "hello",
-    "héllo wörld — Ελληνικά, 日本語, русский",
-    "🙂🚀👩‍💻" * 50,
-    b"\x00",
-    bytes(range(256)) * 4,
-    os.urandom(125),
-    os.urandom(126),
-    os.urandom(65535),
-    os.urandom(65536),
-    os.urandom(300_000),
-]
+MESSAGES = [*ECHO_MESSAGES, b"\x00"]
 
 
 class _Client(WebSocketClient):  # type: ignore[misc]

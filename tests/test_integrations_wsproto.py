@@ -16,12 +16,8 @@ wsproto's own test suite runs patched with ``python -m fastframe.testing.peer ws
 
 from __future__ import annotations
 
-import contextlib
-import importlib.metadata
 import os
 import socket
-import subprocess
-import sys
 import textwrap
 import threading
 import zlib
@@ -44,8 +40,10 @@ from wsproto.events import (
 )
 from wsproto.extensions import PerMessageDeflate
 
-from fastframe.integrations import IntegrationError, _patching, wsproto as integration
+from fastframe.integrations import wsproto as integration
+from support.chunking import cut
 from support.encoder import mask
+from support.integration import ECHO_MESSAGES, FRAGMENTED_MESSAGES, PatchCheck, joined, run_fresh
 from support.rfc import BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT
 from support.strategies import Spec, byte_mutations, encode_specs, keys, streams, texts
 
@@ -57,22 +55,9 @@ ORIGINALS = {
     (fp, "XorMaskerSimple"): fp.XorMaskerSimple,
 }
 
-
-@pytest.fixture(autouse=True)
-def _unpatched() -> Iterator[None]:
-    assert not integration.is_patched()
-    yield
-    integration.unpatch()
-
-
-@contextlib.contextmanager
-def patched(backend: Any) -> Iterator[None]:
-    with _patching.using_backend(backend.name):
-        assert integration.patch()
-    try:
-        yield
-    finally:
-        integration.unpatch()
+PATCH = PatchCheck(integration, ORIGINALS, "wsproto")
+_unpatched = PATCH.unpatched_fixture()
+patched = PATCH.patched
 
 
 def _deflate() -> PerMessageDeflate:
@@ -88,16 +73,6 @@ def _describe(frame: Any) -> tuple[Any, ...]:
     return (type(frame), type(frame.opcode), frame.opcode, type(frame.payload), payload, *frame[2:])
 
 
-def _chunks(data: bytes, sizes: list[int]) -> Iterator[bytes]:
-    pos = 0
-    for size in sizes:
-        if pos >= len(data):
-            return
-        yield data[pos : pos + size]
-        pos += size
-    yield data[pos:]
-
-
 def trace(data: bytes, sizes: list[int], *, client: bool, deflate: bool, per_call: int = 0) -> list[Any]:
     """Everything wsproto's FrameProtocol (whichever is installed now) reports for ``data``.
 
@@ -106,7 +81,7 @@ def trace(data: bytes, sizes: list[int], *, client: bool, deflate: bool, per_cal
     """
     proto = fp.FrameProtocol(client=client, extensions=[_deflate()] if deflate else [])
     events: list[Any] = []
-    for chunk in _chunks(data, sizes):
+    for chunk in cut(data, sizes):
         proto.receive_bytes(chunk)
         try:
             for n, frame in enumerate(proto.received_frames(), 1):
@@ -263,30 +238,15 @@ def test_a_large_frame_is_handed_out_as_it_arrives(backend):
 
 
 def test_patch_and_unpatch_restore_the_exact_objects(backend):
-    with patched(backend):
-        assert integration.is_patched()
-        for (module, name), original in ORIGINALS.items():
-            assert getattr(module, name) is not original, name
+    with PATCH.round_trip(backend):
         assert fp.FrameProtocol is connection.FrameProtocol is wsproto_extensions.FrameProtocol
         assert issubclass(fp.FrameProtocol, ORIGINALS[fp, "FrameProtocol"])
-        assert integration.patch() is False
         assert type(connection.Connection(ConnectionType.SERVER)._proto) is fp.FrameProtocol
-    assert not integration.is_patched()
-    assert integration.unpatch() is False
-    for (module, name), original in ORIGINALS.items():
-        assert getattr(module, name) is original, name
 
 
 @pytest.mark.parametrize("version", ["1.1.0", "1.4.0", "0.15.0"])
 def test_unsupported_versions_are_refused_and_nothing_is_patched(backend, monkeypatch, version):
-    real = importlib.metadata.version
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: version if name == "wsproto" else real(name))
-    with _patching.using_backend(backend.name), pytest.raises(IntegrationError, match=r"wsproto>=1\.2,<1\.4"):
-        integration.patch()
-    assert not integration.is_patched()
-    for (module, name), original in ORIGINALS.items():
-        assert getattr(module, name) is original, name
-    assert integration.SUPPORTED_VERSIONS == ">=1.2,<1.4"
+    PATCH.check_refused(backend, monkeypatch, version, ">=1.2,<1.4")
 
 
 IMPORT_ORDER = textwrap.dedent(
@@ -312,38 +272,12 @@ IMPORT_ORDER = textwrap.dedent(
 
 @pytest.mark.parametrize("order", ["before", "after"])
 def test_patch_takes_effect_whatever_the_import_order(backend, order):
-    env = {key: value for key, value in os.environ.items() if key != "FASTFRAME_NO_EXTENSIONS"}
-    if backend.name == "python":
-        env["FASTFRAME_NO_EXTENSIONS"] = "1"
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORT_ORDER, order, backend.name],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "fastframe.integrations.wsproto"
+    assert run_fresh(IMPORT_ORDER, backend, order).strip() == "fastframe.integrations.wsproto"
 
 
 # -- An echo over loopback: two wsproto connections, each in its own thread.
 
-MESSAGES: list[Any] = [
-    "hello",
-    "",
-    "héllo wörld — Ελληνικά, 日本語, русский",
-    "🙂🚀👩‍💻" * 50,
-    b"",
-    b"\x00",
-    bytes(range(256)) * 4,
-    os.urandom(125),
-    os.urandom(126),
-    os.urandom(65535),
-    os.urandom(65536),
-    os.urandom(300_000),
-    ["frag", "ment", "ed 🙂"],
-    [b"\x01" * 10, b"\x02" * 70_000],
-]
+MESSAGES = [*ECHO_MESSAGES, b"\x00", *FRAGMENTED_MESSAGES]
 
 
 def _pump(sock: socket.socket, ws: Any) -> Iterator[Any]:
@@ -421,7 +355,7 @@ def _messages(events: list[Any]) -> list[Any]:
 @pytest.mark.parametrize("deflate", [False, True], ids=["plain", "permessage-deflate"])
 def test_echo_over_loopback(backend, deflate):
     expected_client, expected_server = echo(deflate)
-    sent = [("".join(m) if isinstance(m[0], str) else b"".join(m)) if isinstance(m, list) else m for m in MESSAGES]
+    sent = [joined(m) for m in MESSAGES]
     assert expected_client == ["AcceptConnection", *sent, ("Pong", b"are you there"), ("close", 1000, "done")]
     with patched(backend):
         got = echo(deflate)

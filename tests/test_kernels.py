@@ -32,6 +32,8 @@ from typing import Optional
 
 import pytest
 
+from support.params import stable_id
+
 KERNELS_DIR = Path(__file__).resolve().parents[1] / "src" / "fastframe" / "_kernels"
 SOURCE = Path(__file__).parent / "c" / "kernel_checks.c"
 #: The FASTFRAME_SIMD values, narrowest first; "native" leaves it unset.
@@ -216,7 +218,7 @@ def test_simd_level_matches_the_cpu() -> None:
 @pytest.mark.parametrize(
     ("value", "known"),
     [("avx-2", False), ("AVX2", False), ("neon", False), ("avx512 ", False), ("", True), *((v, True) for v in LEVELS)],
-    ids=repr,
+    ids=stable_id,
 )
 def test_unknown_simd_value_warns(backend: SimpleNamespace, value: str, known: bool) -> None:
     """An unknown FASTFRAME_SIMD value is a RuntimeWarning at import, naming the accepted ones.

@@ -31,6 +31,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from websockets.utils import apply_mask as oracle_apply_mask
 
+from support.params import stable_id
+
 #: RFC 6455 §5.7's example key; no zero byte, so a stray XOR always shows.
 MASK = bytes.fromhex("37fa213d")
 
@@ -409,7 +411,7 @@ NOT_BUFFERS = ["abcd", "", None, 0, 1234, 1.5, [1, 2, 3, 4], (1, 2, 3, 4), objec
 NON_CONTIGUOUS = [memoryview(b"abcdefgh")[::2], memoryview(bytearray(b"abcdefgh"))[::2], memoryview(b"abcd")[::-1]]
 
 
-@pytest.mark.parametrize("mask", BAD_LENGTH_MASKS, ids=repr)
+@pytest.mark.parametrize("mask", BAD_LENGTH_MASKS, ids=stable_id)
 def test_wrong_mask_length(backend, mask):
     with pytest.raises(ValueError):
         backend.apply_mask(b"payload", mask)
@@ -423,7 +425,7 @@ def test_wrong_mask_length(backend, mask):
     assert buf == b"payload"
 
 
-@pytest.mark.parametrize("mask", NOT_BUFFERS + NON_CONTIGUOUS, ids=repr)
+@pytest.mark.parametrize("mask", NOT_BUFFERS + NON_CONTIGUOUS, ids=stable_id)
 def test_mask_not_a_contiguous_buffer(backend, mask):
     with pytest.raises(TypeError):
         backend.apply_mask(b"payload", mask)
@@ -433,7 +435,7 @@ def test_mask_not_a_contiguous_buffer(backend, mask):
     assert buf == b"payload"
 
 
-@pytest.mark.parametrize("data", NOT_BUFFERS + NON_CONTIGUOUS, ids=repr)
+@pytest.mark.parametrize("data", NOT_BUFFERS + NON_CONTIGUOUS, ids=stable_id)
 def test_apply_mask_data_not_a_contiguous_buffer(backend, data):
     with pytest.raises(TypeError):
         backend.apply_mask(data, MASK)
@@ -450,7 +452,7 @@ def test_apply_mask_data_not_a_contiguous_buffer(backend, data):
         memoryview(bytearray(b"payload"))[::2],
         *NOT_BUFFERS,
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_mask_inplace_needs_writable_contiguous_buffer(backend, buffer):
     before = bytes(buffer) if isinstance(buffer, (bytes, memoryview)) else None
@@ -486,7 +488,7 @@ def test_offset_too_large(backend, offset):
     assert buf == b"payload"
 
 
-@pytest.mark.parametrize("offset", [1.0, 2.5, "1", b"1", None, [1]], ids=repr)
+@pytest.mark.parametrize("offset", [1.0, 2.5, "1", b"1", None, [1]], ids=stable_id)
 def test_offset_not_an_integer(backend, offset):
     buf = bytearray(b"payload")
     with pytest.raises(TypeError):

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from fastframe import Message, Opcode, ProtocolError
+from support.params import stable_id
 
 BINARY = 2
 TEXT = 1
@@ -24,7 +25,7 @@ MASK_KEY = b"\x37\xfa\x21\x3d"
 # FrameParser.feed() with something that is not a buffer
 
 
-@pytest.mark.parametrize("bad", [129, None, "text", [1, 2], 1.5, memoryview(b"a-b-c")[::2]], ids=repr)
+@pytest.mark.parametrize("bad", [129, None, "text", [1, 2], 1.5, memoryview(b"a-b-c")[::2]], ids=stable_id)
 def test_feed_type_error_leaves_parser_usable(backend, bad):
     """A TypeError from feed() is the caller's, not a lost stream position (no 1011 later)."""
     parser = backend.FrameParser(client=True)
@@ -116,7 +117,7 @@ def test_assembler_undecoded_text_from_bytearray(backend):
     assert type(got[0].data) is bytes
 
 
-@pytest.mark.parametrize("payload", [None, 5, "text", [1, 2]], ids=repr)
+@pytest.mark.parametrize("payload", [None, 5, "text", [1, 2]], ids=stable_id)
 def test_assembler_rejects_a_payload_that_is_no_buffer(backend, payload):
     with pytest.raises(TypeError):
         backend.MessageAssembler(_Replay([_Frame(BINARY, payload)])).feed(b"")
@@ -160,7 +161,7 @@ def _header(backend: Any) -> Any:
         ("rsv3", 2, True),
         ("masked", None, False),
     ],
-    ids=lambda v: repr(v)[:20],
+    ids=lambda v: stable_id(v)[:20],
 )
 def test_header_field_accepted(backend, name, value, stored):
     header = _header(backend)
@@ -194,7 +195,7 @@ def test_header_field_accepted(backend, name, value, stored):
         ("mask", 1234, TypeError),
         ("mask", True, TypeError),
     ],
-    ids=lambda v: repr(v)[:20],
+    ids=lambda v: stable_id(v)[:20],
 )
 def test_header_field_rejected(backend, name, value, error):
     header = _header(backend)
@@ -234,7 +235,7 @@ def test_header_no_other_attributes(backend):
         ("rsv2", None, False),
         ("rsv3", [0], True),
     ],
-    ids=lambda v: repr(v)[:20],
+    ids=lambda v: stable_id(v)[:20],
 )
 def test_frame_field_accepted(backend, name, value, stored):
     frame = backend.Frame(1, b"x")
@@ -256,7 +257,7 @@ def test_frame_field_accepted(backend, name, value, stored):
         ("payload", [1, 2], TypeError),
         ("payload", memoryview(b"a-b-c")[::2], TypeError),
     ],
-    ids=lambda v: repr(v)[:20],
+    ids=lambda v: stable_id(v)[:20],
 )
 def test_frame_field_rejected(backend, name, value, error):
     frame = backend.Frame(1, b"x")

@@ -35,6 +35,8 @@ import threading
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from support.params import stable_id
+
 #: The ``backend`` fixture is a stateless namespace of functions and classes,
 #: so reusing it across hypothesis examples is safe.
 PROPERTY = settings(
@@ -751,13 +753,13 @@ NOT_BUFFERS = ["", "text", "é", None, 0, 1, 1.5, [0x61], (0x61,), object()]
 NON_CONTIGUOUS = [memoryview(b"abcdefgh")[::2], memoryview(bytearray(b"abcdefgh"))[::2], memoryview(b"abcd")[::-1]]
 
 
-@pytest.mark.parametrize("value", NOT_BUFFERS + NON_CONTIGUOUS, ids=repr)
+@pytest.mark.parametrize("value", NOT_BUFFERS + NON_CONTIGUOUS, ids=stable_id)
 def test_validate_not_a_contiguous_buffer(backend, value):
     with pytest.raises(TypeError):
         backend.validate_utf8(value)
 
 
-@pytest.mark.parametrize("value", NOT_BUFFERS + NON_CONTIGUOUS, ids=repr)
+@pytest.mark.parametrize("value", NOT_BUFFERS + NON_CONTIGUOUS, ids=stable_id)
 def test_feed_not_a_contiguous_buffer(backend, value):
     v = backend.Utf8Validator()
     assert v.feed(b"a\xe2\x82") is True
@@ -998,7 +1000,7 @@ def check_decode(backend, data: bytes) -> None:
 @pytest.mark.parametrize(
     "text",
     ["", "a", "hello", "caf\u00e9", "\u00ff" * 3, "\u0100", "\u4e2d\u6587", "\uffff", "\U0001f600", "a\U0010ffff"],
-    ids=repr,
+    ids=stable_id,
 )
 @pytest.mark.parametrize("pad", [0, 7, 8, 31, 32, 63, 64, 65, 200])
 def test_decode_every_kind(backend, text, pad):
@@ -1042,7 +1044,7 @@ def test_decode_matches_the_decoder(backend, data):
     check_decode(backend, data)
 
 
-@pytest.mark.parametrize("value", NOT_BUFFERS + NON_CONTIGUOUS, ids=repr)
+@pytest.mark.parametrize("value", NOT_BUFFERS + NON_CONTIGUOUS, ids=stable_id)
 def test_decode_not_a_contiguous_buffer(backend, value):
     with pytest.raises(TypeError):
         backend.decode_utf8(value)

@@ -143,8 +143,8 @@ def stat(group: str, value: Callable[[Entry], Optional[float]]) -> Callable[[Gro
     return measure
 
 
-def targets() -> list[Target]:
-    """The issue targets, in the order they are reported."""
+def targets(groups: Groups) -> list[Target]:
+    """The issue targets, in the order they are reported (some exist only for the groups measured)."""
     found: list[Target] = [
         Target(
             f"apply_mask {size}: speedup over websockets", speedup(f"apply_mask {size}", "websockets"), 1.0, True, "×"
@@ -173,16 +173,14 @@ def targets() -> list[Target]:
         Target(f"{SMALL_FRAMES}: speedup over wsproto", speedup(SMALL_FRAMES, "wsproto"), 60.0, True, "×"),
         Target(
             "FrameParser 64KiB masked: time relative to copy",
-            lambda groups: (lambda s: 1 / s if s else None)(speedup("FrameParser 64KiB masked", "copy")(groups)),
+            slowdown("FrameParser 64KiB masked", "copy"),
             1.5,
             False,
             "×",
         ),
         Target(
             "FrameParser 16MiB masked in 1KiB chunks: time relative to copy (O(n), not O(n²))",
-            lambda groups: (lambda s: 1 / s if s else None)(
-                speedup("FrameParser 16MiB masked in 1KiB chunks", "copy")(groups)
-            ),
+            slowdown("FrameParser 16MiB masked in 1KiB chunks", "copy"),
             3.0,
             False,
             "×",
@@ -216,13 +214,74 @@ def targets() -> list[Target]:
         )
         for case in ("1000x16B masked", "64KiB masked")
     ]
+    found += utf8_targets(groups)
+    return found
+
+
+def slowdown(group: str, reference: str) -> Callable[[Groups], Optional[float]]:
+    """fastframe-cython's time in ``group`` as a multiple of ``reference``'s."""
+    faster = speedup(group, reference)
+
+    def measure(groups: Groups) -> Optional[float]:
+        s = faster(groups)
+        return None if s is None else 1 / s
+
+    return measure
+
+
+def utf8_targets(groups: Groups) -> list[Target]:
+    """Issue 10: the SIMD validator and decoder (bench/test_bench_utf8.py)."""
+    found = [
+        Target(
+            "validate_utf8 mixed 1MiB: throughput",
+            stat("validate_utf8 mixed 1MiB", lambda e: e.gbps),
+            10.0,
+            True,
+            " GB/s",
+        ),
+        Target(
+            "validate_utf8 mixed 1MiB: speedup over bytes.decode",
+            speedup("validate_utf8 mixed 1MiB", "decode"),
+            15.0,
+            True,
+            "×",
+        ),
+        Target(
+            "validate_utf8 ascii 1MiB: speed relative to a read-only scan",
+            speedup("validate_utf8 ascii 1MiB vs scan", "scan"),
+            0.9,
+            True,
+            "×",
+        ),
+        Target(
+            "validate_utf8 mixed 125B: time per call",
+            stat("validate_utf8 mixed 125B", lambda e: e.median * 1e9),
+            100.0,
+            False,
+            " ns",
+        ),
+        Target(
+            "FrameParser 1MiB masked mixed text: time relative to copy",
+            slowdown("FrameParser 1MiB masked mixed text", "copy"),
+            1.5,
+            False,
+            "×",
+        ),
+    ]
+    # decode_utf8 against bytes.decode, for each case the run measured: >= 3x
+    # on non-ASCII text (1 KiB and up), never slower on ASCII and on tokens.
+    for group in groups:
+        if group.startswith("decode_utf8 "):
+            case = group.removeprefix("decode_utf8 ")
+            goal = 1.0 if case.startswith(("ascii", "tokens")) else 3.0
+            found.append(Target(f"{group}: speedup over bytes.decode", speedup(group, "decode"), goal, True, "×"))
     return found
 
 
 def report_targets(groups: Groups) -> str:
     """Render PASS / MISS (or n/a when not measured) for every target."""
     lines = ["## Issue targets", ""]
-    for t in targets():
+    for t in targets(groups):
         value = t.measure(groups)
         op = "≥" if t.at_least else "≤"
         if value is None:

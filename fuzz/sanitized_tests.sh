@@ -44,4 +44,4 @@ LD_PRELOAD="$ASAN_RUNTIME" PYTHONPATH="$PWD/$OUT/src" PYTHONMALLOC=malloc \
 ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
 UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$PWD/fuzz/ubsan-suppressions.txt" \
 LD_PRELOAD="$ASAN_RUNTIME" PYTHONPATH="$PWD/$OUT/src" PYTHONMALLOC=malloc \
-    "$OUT/venv/bin/python" -m pytest -q -p no:cacheprovider --capture=sys --backend cython tests "$@"
+    "$OUT/venv/bin/python" -m pytest -q -p no:cacheprovider --capture=sys --backend cython -n auto tests "$@"

@@ -11,4 +11,5 @@ FASTFRAME_REQUIRE_EXTENSIONS=1 .venv/bin/python -m pip install -q '.[test]'
 .venv/bin/python -c 'import fastframe; print("fastframe", fastframe.__version__, "backend:", fastframe.BACKEND, "kernels:", fastframe.KERNELS)'
 
 # pytest exits 5 when it collects no test: that is a failure too (set -e).
-.venv/bin/python -m pytest "$@"
+# One worker per core (pytest-xdist); "-n 0" among the arguments runs in one process.
+.venv/bin/python -m pytest -n auto "$@"

@@ -37,7 +37,7 @@ import pytest
 
 import fastframe
 from fastframe import enums, errors
-from fastframe._backend import API, BACKENDS, MODULES, load_backend, select_backend
+from fastframe._backend import API, BACKENDS, INTERNAL, MODULES, load_backend, select_backend
 
 #: Everything the backend provides, in the facade's reading order.
 BACKEND_NAMES = tuple(name for module in MODULES for name in API[module])
@@ -57,8 +57,8 @@ def compiled_module(module: str) -> ModuleType:
 
 
 # Parameters collected from the pure twins, which every platform has; the
-# compiled twin must match them.
-FUNCTIONS_AND_CLASSES = [(module, name) for module in MODULES for name in API[module]]
+# compiled twin must match them, in the public names and the internal ones.
+FUNCTIONS_AND_CLASSES = [(module, name) for module in MODULES for name in (*API[module], *INTERNAL.get(module, ()))]
 CLASSES = [
     (module, name) for module, name in FUNCTIONS_AND_CLASSES if inspect.isclass(getattr(pure_module(module), name))
 ]

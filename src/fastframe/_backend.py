@@ -11,7 +11,7 @@ import importlib
 import os
 from types import SimpleNamespace
 
-__all__ = ["BACKENDS", "MODULES", "API", "load_backend", "select_backend"]
+__all__ = ["BACKENDS", "MODULES", "API", "INTERNAL", "load_backend", "select_backend"]
 
 BACKENDS = ("cython", "python")
 #: Public names each backend provides, by compiled module: the one list of
@@ -38,6 +38,9 @@ API = {
 }
 #: The compiled modules, in import order; the twin of ``_mask`` is ``_mask_py``.
 MODULES = tuple(API)
+#: Names the integrations import from a compiled module or its twin, which
+#: the facade does not export: the twins must agree on these as on API's.
+INTERNAL = {"_relay": ("FrameRelay", "read_data_frames")}
 
 
 def load_backend(name: str) -> SimpleNamespace:

@@ -201,6 +201,14 @@ class TestParseHeader:
         header.opcode = 9
         assert header.opcode == 9
 
+    @pytest.mark.parametrize("name", ["fin", "rsv1", "rsv2", "rsv3", "opcode", "masked", "length", "mask", "size"])
+    def test_fields_cannot_be_deleted(self, backend, name):
+        header = backend.parse_header(HELLO_MASKED)
+        before = header_fields(header)
+        with pytest.raises(AttributeError, match=f"cannot delete '{name}'"):
+            delattr(header, name)
+        assert header_fields(header) == before
+
     @pytest.mark.compiled
     def test_repr_same_as_pure_twin(self):
         compiled, pure = load_backend("cython"), load_backend("python")
@@ -595,6 +603,13 @@ class TestFrame:
     def test_flags_are_keyword_only(self, backend):
         with pytest.raises(TypeError):
             backend.Frame(1, b"", False)
+
+    @pytest.mark.parametrize("name", ["opcode", "payload", "fin", "rsv1", "rsv2", "rsv3"])
+    def test_fields_cannot_be_deleted(self, backend, name):
+        frame = backend.Frame(Opcode.BINARY, b"\x00\xff", fin=False, rsv1=True)
+        with pytest.raises(AttributeError, match=f"cannot delete '{name}'"):
+            delattr(frame, name)
+        assert frame == backend.Frame(Opcode.BINARY, b"\x00\xff", fin=False, rsv1=True)
 
     @pytest.mark.parametrize(
         "payload", [[104, 105], (104, 105), iter(b"hi"), 5, "hi", None, memoryview(b"h-i")[::2]], ids=stable_id

@@ -141,6 +141,9 @@ cdef class Header:
     def size(self, value):
         self._size = <int>_check_field("size", value, FF_MAX_HEADER)
 
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete {name!r}: a Header's fields always have a value")
+
     def __repr__(self):
         return header_repr(self)
 
@@ -475,6 +478,9 @@ cdef class Frame:
     @payload.setter
     def payload(self, value):
         self._payload = as_bytes(value)
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete {name!r}: a Frame's fields always have a value")
 
     def __repr__(self):
         return frame_repr(self)

@@ -102,6 +102,9 @@ class Header(_HeaderFields):
             value = bool(value)
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete {name!r}: a Header's fields always have a value")
+
     def __repr__(self) -> str:
         return header_repr(self)
 
@@ -443,6 +446,9 @@ class Frame(_FrameFields):
         else:
             value = bool(value)
         object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete {name!r}: a Frame's fields always have a value")
 
     def __repr__(self) -> str:
         return frame_repr(self)

@@ -230,3 +230,34 @@ def test_flat_memory(backend, name):
     assert UNDER_ASAN or grown_rss < RSS_SLACK, f"{name}: resident set grew {grown_rss} bytes over {ITERATIONS} calls"
     # One call's working set, not an accumulation.
     assert peak - start < 2 << 20, f"{name}: peak {peak - start} bytes"
+
+
+FAILING_STREAMS = {
+    "FrameParser": (lambda b: b.FrameParser(), PING_FRAME + b"\x83\x80" + KEY),
+    "MessageAssembler": (lambda b: b.MessageAssembler(), peer_frame(False, TEXT, b"\xc0\xaf")),
+}
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="reference counting: CPython")
+@pytest.mark.parametrize("name", list(FAILING_STREAMS))
+def test_failed_connection_is_freed_without_the_cycle_collector(backend, name):
+    """A failed parser keeps the error's code and reason, not the exception.
+
+    The exception's traceback holds the frames of ``feed()``, and so the
+    parser: kept, it would make a cycle that only the collector frees, which
+    a server failing many connections between collections piles up.
+    """
+    make, stream = FAILING_STREAMS[name]
+    gc.collect()
+    gc.disable()
+    try:
+        connection = make(backend)
+        for _ in range(2):  # the failing call, then the stored error raised again
+            with pytest.raises(ProtocolError) as caught:
+                connection.feed(stream)
+            del caught
+        del connection
+        found = gc.collect()
+    finally:
+        gc.enable()
+    assert found == 0, f"{found} objects were left to the cycle collector"

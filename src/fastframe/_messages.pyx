@@ -153,7 +153,7 @@ cdef class MessageAssembler:
 
     cdef int _feed(self, object data, list messages) except -1:
         if self._error is not None:
-            raise ProtocolError(self._error.code, self._error.reason)
+            raise ProtocolError(*self._error)
         try:
             try:
                 frames = self._parser.feed(data)
@@ -163,7 +163,9 @@ cdef class MessageAssembler:
             self._assemble(frames, messages)
         except ProtocolError as exc:
             exc.messages = messages
-            self._error = exc
+            # The code and reason, not the exception: its traceback would
+            # hold this assembler in a reference cycle.
+            self._error = (exc.code, exc.reason)
             self._parts = []
             raise
         return 0

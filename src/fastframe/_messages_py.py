@@ -60,7 +60,9 @@ class MessageAssembler:
         self._opcode: Optional[Opcode] = None
         self._compressed = False
         self._parts: list[bytes] = []
-        self._error: Optional[ProtocolError] = None
+        # The close code and reason of the error that failed the assembler
+        # (not the exception: its traceback would make a reference cycle).
+        self._error: Optional[tuple[int, str]] = None
 
     @property
     def parser(self) -> _Parser:
@@ -85,7 +87,7 @@ class MessageAssembler:
                 error.
         """
         if self._error is not None:
-            raise ProtocolError(self._error.code, self._error.reason)
+            raise ProtocolError(*self._error)
         messages: list[Message] = []
         try:
             try:
@@ -96,7 +98,7 @@ class MessageAssembler:
             self._assemble(frames, messages)
         except ProtocolError as exc:
             exc.messages = messages
-            self._error = exc
+            self._error = (exc.code, exc.reason)
             self._parts = []
             raise
         return messages

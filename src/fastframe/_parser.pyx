@@ -191,7 +191,7 @@ cdef class FrameParser:
     cdef int _feed(self, object data, list frames) except -1:
         cdef Py_buffer view
         if self._error is not None:
-            raise ProtocolError(self._error.code, self._error.reason)
+            raise ProtocolError(*self._error)
         if PyBytes_CheckExact(data):
             self._begin_parse(frames)
             self._parse(<const uint8_t *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), frames)
@@ -224,7 +224,9 @@ cdef class FrameParser:
     cdef int _fail(self, object code, str reason, list frames) except -1:
         exc = ProtocolError(code, reason)
         exc.frames = frames
-        self._error = exc
+        # The code and reason, not the exception: its traceback would hold
+        # this parser in a reference cycle.
+        self._error = (code, reason)
         # A failed connection reads nothing more: free what it held.
         self._partial_size = 0
         self._in_frame = False

@@ -115,7 +115,9 @@ class FrameParser:
         self._check_text = False  # the message in progress is text to validate
         self._utf8 = Utf8Validator()
         self._close_utf8 = Utf8Validator()  # a close frame may come mid-message
-        self._error: Optional[ProtocolError] = None
+        # The close code and reason of the error that failed the parser: not
+        # the exception, whose traceback would hold this parser in a cycle.
+        self._error: Optional[tuple[int, str]] = None
         self._parsing = False  # inside _parse: still set on entry if the last one was interrupted
 
     @property
@@ -152,7 +154,7 @@ class FrameParser:
             TypeError: ``data`` is not a C-contiguous buffer.
         """
         if self._error is not None:
-            raise ProtocolError(self._error.code, self._error.reason)
+            raise ProtocolError(*self._error)
         if type(data) is not bytes:
             data = byte_view(data).tobytes()
         frames: list[Frame] = []
@@ -167,7 +169,7 @@ class FrameParser:
             self._parse(data, frames)
             self._parsing = False
         except ProtocolError as exc:
-            self._error = exc
+            self._error = (exc.code, exc.reason)
             exc.frames = frames
             # A failed connection reads nothing more: free what it held.
             self._partial_header = b""

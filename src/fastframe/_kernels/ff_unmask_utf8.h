@@ -131,7 +131,18 @@ static size_t ff_unmask_utf8_avx2(uint8_t *dst, const uint8_t *src, size_t n, ui
     for (;;) {
         int last = n - i <= 64;
         __m256i a, b;
-        if (n - i < 64) {
+        if (n - i < 64 && n >= 96 && dst != src) {
+            /* The last 64 bytes as one block overlapping the one before, as
+             * in ff_utf8_simd_avx2; bytes unmasked again come out the same.
+             * Not in place: there the overlap is unmasked already. */
+            size_t q = n - 64;
+            const __m256i kq = _mm256_set1_epi64x((long long)ff_mask_advance(key, q));
+            prev = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + q - 32)), kq);
+            a = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + q)), kq);
+            b = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + q + 32)), kq);
+            _mm256_storeu_si256((__m256i *)(dst + q), a);
+            _mm256_storeu_si256((__m256i *)(dst + q + 32), b);
+        } else if (n - i < 64) {
             /* As in the SSSE3 kernel: unmask the tail, check it zero-padded. */
             ff_mask_words(dst + i, src + i, n - i, key);
             memset(tail, 0, sizeof tail);

@@ -6,7 +6,9 @@
  * heap copy of exactly the payload's size so that ASan catches any access
  * one byte past either end.  The SIMD level is passed to the kernels' *_at
  * entry points, capped by the dispatcher to what this CPU runs; the SIMD
- * UTF-8 validator and measure are also checked against the scalar ones.
+ * UTF-8 validator and measure are also checked against the scalar ones,
+ * and the fused unmask-and-validate pass against unmasking, then the scalar
+ * automaton.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "ff_decode.h"
 #include "ff_header.h"
 #include "ff_mask.h"
+#include "ff_unmask_utf8.h"
 #include "ff_utf8.h"
 
 static int ref_utf8_prefix(const uint8_t *p, size_t n, int *complete)
@@ -157,6 +160,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ff_utf8_validate_at(FF_LEVEL_SCALAR, &s_prefix, src, b) != b || s_prefix != FF_UTF8_ACCEPT)
             abort();
     }
+
+    /* The fused pass: dst is the payload masked, so unmasking it gives the
+     * payload back, which the fused pass must write exactly and validate as
+     * the scalar automaton did above; whole, in two chunks cut at `cut` (the
+     * mask phase and the state carried), into exact-size buffers, and in
+     * place. */
+    uint8_t *fused = malloc(n);
+    if (!fused && n)
+        abort();
+    uint32_t s_fused = FF_UTF8_ACCEPT;
+    size_t r_fused = ff_unmask_utf8_at(level, &s_fused, fused, dst, n, mask, offset);
+    if (r_fused != r_scalar || s_fused != s_scalar || (n && memcmp(fused, src, n) != 0))
+        abort();
+    memset(fused, 0, n);
+    s_fused = FF_UTF8_ACCEPT;
+    r_fused = ff_unmask_utf8_at(level, &s_fused, fused, dst, cut, mask, offset);
+    if (r_fused == cut && s_fused != FF_UTF8_REJECT)
+        r_fused = cut + ff_unmask_utf8_at(level, &s_fused, fused + cut, dst + cut, n - cut, mask, offset + cut);
+    else
+        ff_mask_at(level, fused + cut, dst + cut, n - cut, mask, offset + cut);
+    if (r_fused != r_scalar || s_fused != s_scalar || (n && memcmp(fused, src, n) != 0))
+        abort();
+    memcpy(inplace, dst, n);
+    s_fused = FF_UTF8_ACCEPT;
+    if (ff_unmask_utf8_at(level, &s_fused, inplace, inplace, n, mask, offset) != r_scalar || s_fused != s_scalar ||
+        (n && memcmp(inplace, src, n) != 0))
+        abort();
+    free(fused);
 
     /* Decoding: into an output of exactly the measured size (ASan sees a
      * write past it), on any input; on valid input, the code points of the

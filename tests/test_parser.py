@@ -13,6 +13,7 @@ marked ``compiled`` and load both themselves.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 import subprocess
 import sys
@@ -1227,3 +1228,129 @@ def test_backends_agree_on_table_streams(case, client):
     for options in variants:
         for _, sizes in chunkings(len(stream), every_split=len(stream) < 300, random_count=3):
             _compare_backends(client, options, stream, sizes)
+
+
+# ---------------------------------------------------------------------------
+# Masked text: unmasked and validated in one pass by the compiled parser
+# (RFC 6455 §5.3, §8.1).  The mask phase and the UTF-8 state carry across
+# chunks; an error fails at the same byte, with the same code, as unmasking
+# then validating would.
+
+#: Pieces of every UTF-8 length, ASCII words among them.
+_MIXED_PIECES = ["a", "word ", "é", "Ж", "€", "中", "😀", "\uffff", "\U0010ffff", "\ud7ff"]
+#: Bytes that break valid text in every way: ASCII, continuations from every
+#: range, leads of every length, overlong, surrogate and too-large leads.
+_CORRUPT = [0x00, 0x41, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xE0, 0xED, 0xF0, 0xF4, 0xF5, 0xFF]
+#: Distinct key bytes, so a wrong mask phase changes every byte.
+_KEY = b"\x9c\x3a\x51\xe7"
+
+
+def mixed_text(size: int, seed: int) -> bytes:
+    """Valid UTF-8 of at least ``size`` bytes, sequences of every length at random places."""
+    rng = random.Random(seed)
+    out = b""
+    while len(out) < size:
+        out += rng.choice(_MIXED_PIECES).encode("utf-8", "surrogatepass")
+    return out
+
+
+def _expected_text_error(payload: bytes) -> Optional[int]:
+    """Payload index at which a masked text frame of ``payload`` must fail, or None if it is valid."""
+    bad = first_impossible_byte(payload)
+    if bad is not None:
+        return bad
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return len(payload) - 1  # ends inside a sequence: at its last byte
+    return None
+
+
+@pytest.mark.parametrize("size", [31, 32, 33, 63, 64, 65, 127, 128, 129, 200])
+def test_masked_text_every_mask_phase_and_split(backend, size):
+    """Masked mixed text split in two at every byte, so the second chunk starts at every
+    mask phase and inside every kind of sequence: the payload comes out unmasked and accepted."""
+    payload = mixed_text(size, seed=size)
+    stream = encode_frame(TEXT, payload, key=_KEY)
+    hs = header_size(stream[:2])
+    for split in range(hs, len(stream) + 1):
+        one = feed_chunks(backend.FrameParser(), stream, [split])
+        assert one.code is None and one.frames == [ft(TEXT, payload)], (split, one)
+    # Three chunks: two cuts whose distance takes every phase.
+    for first in range(hs, hs + 8):
+        for gap in range(1, 9):
+            one = feed_chunks(backend.FrameParser(), stream, [first, gap])
+            assert one.code is None and one.frames == [ft(TEXT, payload)], (first, gap)
+
+
+def test_masked_text_fragments_split_code_points(backend):
+    """A masked text message in fragments cut inside code points, each fragment in chunks."""
+    text = mixed_text(300, seed=7)
+    rng = random.Random(11)
+    cuts = sorted(rng.sample(range(1, len(text)), 5))
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+    stream = b"".join(
+        encode_frame(TEXT if i == 0 else CONTINUATION, piece, fin=i == len(pieces) - 1, key=_KEY)
+        for i, piece in enumerate(pieces)
+    )
+    one = check_chunkings(make(backend, False), stream, every_split=True, random_count=10)
+    assert one.code is None
+    assert b"".join(frame[1] for frame in one.frames) == text
+
+
+@pytest.mark.parametrize("client", [False, True], ids=["masked", "unmasked"])
+@pytest.mark.parametrize("edge", [16, 32, 48, 64, 96, 128, 192, 256])
+def test_invalid_text_around_block_edges(backend, client, edge):
+    """One byte of valid text changed at, before and after every 16-, 32- and 64-byte edge:
+    the frame fails with 1007 at the first impossible byte, fed whole and in two chunks."""
+    payload = mixed_text(300, seed=edge)
+    for at in (edge - 1, edge, edge + 1):
+        for value in _CORRUPT:
+            bad = bytearray(payload)
+            bad[at] = value
+            bad_payload = bytes(bad)
+            error = _expected_text_error(bad_payload)
+            stream = peer_frame(client, TEXT, bad_payload, key=_KEY)
+            hs = header_size(stream[:2])
+            if error is None:
+                assert feed_chunks(backend.FrameParser(client=client), stream, []).frames == [ft(TEXT, bad_payload)]
+                continue
+            for split in (hs + at - 1, hs + at, hs + at + 1, hs + edge, len(stream)):
+                one = feed_chunks(backend.FrameParser(client=client), stream, [split])
+                # The feed that holds the impossible byte raises.
+                want = min(split, len(stream)) - 1 if hs + error < split else len(stream) - 1
+                assert (one.code, one.error_end, one.frames) == (1007, want, []), (at, hex(value), split)
+
+
+def test_masked_text_impossible_prefix_fails_at_its_second_byte(backend):
+    """ED A0, F4 90, E0 80 and F0 8F fail at their second byte, also when it is the first
+    byte of the next chunk and when the pair sits across a 32- or 64-byte block edge."""
+    for prefix in (b"\xed\xa0", b"\xf4\x90", b"\xe0\x80", b"\xf0\x8f"):
+        for at in (30, 31, 62, 63, 64):
+            payload = b"x" * at + prefix + b"\x80\x80" + b"y" * 100
+            stream = encode_frame(TEXT, payload, key=_KEY)
+            hs = header_size(stream[:2])
+            for split in (hs + at + 1, hs + at + 2, len(stream)):
+                one = feed_chunks(backend.FrameParser(), stream, [split])
+                want = split - 1 if hs + at + 1 < split else len(stream) - 1
+                assert (one.code, one.error_end) == (1007, want), (prefix, at, split)
+
+
+def test_big_masked_text_in_random_chunks(backend):
+    """A 100 KiB masked mixed text frame in random socket-sized chunks, then the same with one
+    byte broken near the end: the payload is exact, and the error comes with the right feed."""
+    payload = mixed_text(100_000, seed=3)
+    stream = encode_frame(TEXT, payload, key=_KEY)
+    rng = random.Random(5)
+    sizes = [rng.randrange(1, 9000) for _ in range(40)]
+    one = feed_chunks(backend.FrameParser(max_frame_size=None, max_message_size=None), stream, sizes)
+    assert one.code is None and one.frames == [ft(TEXT, payload)]
+    hs = header_size(stream[:2])
+    bad = bytearray(payload)
+    at = 65536 + 64 * 3 + 1
+    bad[at] = 0xFF
+    stream = encode_frame(TEXT, bytes(bad), key=_KEY)
+    one = feed_chunks(backend.FrameParser(max_frame_size=None, max_message_size=None), stream, sizes)
+    ends = [end - 1 for end in itertools.accumulate(sizes) if end < len(stream)] + [len(stream) - 1]
+    want = next(end for end in ends if end >= hs + at)
+    assert (one.code, one.error_end) == (1007, want)

@@ -971,6 +971,25 @@ def test_autobahn_vectors_at_block_edges(backend):
             check_stream(backend, stream, [stream], k, valid)
 
 
+@pytest.mark.parametrize("n", range(96, 161, 4))
+def test_last_block_overlapping_the_one_before(backend, n):
+    """A sequence, valid, unfinished or broken, at every position near the end of ASCII text.
+
+    From 96 bytes on, the AVX2 validator checks the text's last 64 bytes as
+    one block overlapping the block before it; the sequence can sit in the
+    overlap, across its start, or in the earlier block with its end in it.
+    """
+    sequences = [b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\xe2\x82", b"\xf0\x9f\x98", b"\xc3"]
+    sequences += [b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe0\x80\xaf", b"\x80", b"\xff"]
+    for n_text in (n, n + 1, n + 2, n + 3):
+        for seq in sequences:
+            for at in sorted({*range(56, 70), *range(n_text - 70, n_text - len(seq) + 1)}):
+                data = b"q" * at + seq + b"q" * (n_text - at - len(seq))
+                k, valid = oracle(data)
+                assert backend.validate_utf8(data) is valid, (n_text, at, seq)
+                check_stream(backend, data, [data], k, valid)
+
+
 # --- decode_utf8 -----------------------------------------------------------------
 
 

@@ -36,6 +36,11 @@ cdef extern from "ff_utf8.h":
         FF_UTF8_ACCEPT
         FF_UTF8_REJECT
 
+cdef extern from "ff_unmask_utf8.h":
+    # ff_mask, then ff_utf8_validate on the unmasked bytes, in one pass.
+    size_t ff_unmask_utf8(uint32_t *state, uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *mask,
+                          size_t offset) nogil
+
 cdef extern from "ff_decode.h":
     # A new str (the kind its widest character needs) from valid UTF-8.
     object ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)

@@ -16,7 +16,7 @@ from libc.string cimport memcpy
 from ._buffers cimport get_buffer
 from ._ckernels cimport (
     FF_HEADER_BAD_LENGTH, FF_HEADER_NEED_MORE, FF_MAX_HEADER, FF_UTF8_ACCEPT, ff_close_code_valid, ff_header,
-    ff_mask, ff_parse_header, ff_utf8_validate,
+    ff_mask, ff_parse_header, ff_unmask_utf8, ff_utf8_validate,
 )
 from ._frames cimport Frame
 
@@ -320,12 +320,31 @@ cdef class FrameParser:
         cdef bint last = end == h.length
         if h.opcode < 8:
             if self._check_text:
-                if ff_utf8_validate(&self._utf8, payload + start, <size_t>(end - start)) != end - start:
-                    return self._fail(_INVALID_DATA, "invalid UTF-8 in text message", frames)
-                if last and h.fin and self._utf8 != FF_UTF8_ACCEPT:
-                    return self._fail(_INVALID_DATA, "text message ends inside a UTF-8 sequence", frames)
+                self._text_checked(
+                    ff_utf8_validate(&self._utf8, payload + start, <size_t>(end - start)) == end - start,
+                    last and h.fin, frames)
         elif h.opcode == 8:
             self._check_close_chunk(payload, start, end, last, frames)
+        return 0
+
+    cdef inline int _unmask_text(self, ff_header *h, uint8_t *payload, const uint8_t *p, uint64_t start,
+                                 uint64_t end, list frames) except -1:
+        """Unmask text payload bytes [start, end) from ``p`` and validate them in the same pass (§5.3, §8.1).
+
+        The same bytes and the same failure as ``ff_mask`` then
+        ``_check_payload``, with the payload read once.
+        """
+        return self._text_checked(
+            ff_unmask_utf8(&self._utf8, payload + start, p, <size_t>(end - start), h.mask, <size_t>start)
+            == end - start,
+            end == h.length and h.fin, frames)
+
+    cdef inline int _text_checked(self, bint accepted, bint message_end, list frames) except -1:
+        """Fail on invalid text, or on text that ends inside a code point at the message's end (§8.1)."""
+        if not accepted:
+            return self._fail(_INVALID_DATA, "invalid UTF-8 in text message", frames)
+        if message_end and self._utf8 != FF_UTF8_ACCEPT:
+            return self._fail(_INVALID_DATA, "text message ends inside a UTF-8 sequence", frames)
         return 0
 
     cdef int _check_close_chunk(self, const uint8_t *payload, uint64_t start, uint64_t end, bint last,
@@ -362,12 +381,15 @@ cdef class FrameParser:
             # Fast path: the whole payload is here; unmask while copying.
             payload = PyBytes_FromStringAndSize(NULL, length)
             dst = <uint8_t *>PyBytes_AS_STRING(payload)
-            if h.masked:
-                ff_mask(dst, p, <size_t>length, h.mask, 0)
+            if h.masked and self._check_text and h.opcode < 8:
+                self._unmask_text(h, dst, p, 0, <uint64_t>length, frames)
             else:
-                memcpy(dst, p, <size_t>length)
-            if h.opcode == 8 or self._check_text:
-                self._check_payload(h, dst, 0, <uint64_t>length, frames)
+                if h.masked:
+                    ff_mask(dst, p, <size_t>length, h.mask, 0)
+                else:
+                    memcpy(dst, p, <size_t>length)
+                if h.opcode == 8 or self._check_text:
+                    self._check_payload(h, dst, 0, <uint64_t>length, frames)
             self._complete(h, payload, frames)
             return length
         self._header = h[0]
@@ -394,13 +416,17 @@ cdef class FrameParser:
             memcpy(PyBytes_AS_STRING(grown), PyBytes_AS_STRING(self._payload), <size_t>start)
             self._payload = grown
         cdef uint8_t *base = <uint8_t *>PyBytes_AS_STRING(self._payload)
-        if h.masked:
-            ff_mask(base + start, p, <size_t>take, h.mask, <size_t>start)
+        if h.masked and self._check_text and h.opcode < 8:
+            self._received += <uint64_t>take
+            self._unmask_text(h, base, p, start, self._received, frames)
         else:
-            memcpy(base + start, p, <size_t>take)
-        self._received += <uint64_t>take
-        if h.opcode == 8 or self._check_text:
-            self._check_payload(h, base, start, self._received, frames)
+            if h.masked:
+                ff_mask(base + start, p, <size_t>take, h.mask, <size_t>start)
+            else:
+                memcpy(base + start, p, <size_t>take)
+            self._received += <uint64_t>take
+            if h.opcode == 8 or self._check_text:
+                self._check_payload(h, base, start, self._received, frames)
         if self._received == h.length:
             payload = self._payload
             self._payload = None

@@ -20,6 +20,7 @@
 #include "ff_decode.h"
 #include "ff_header.h"
 #include "ff_mask.h"
+#include "ff_unmask_utf8.h"
 #include "ff_utf8.h"
 
 static unsigned long checks, errors;
@@ -247,6 +248,73 @@ static void check_utf8_one(const uint8_t *p, size_t n, const char *what)
     check_decode_one(p, n, what);
 }
 
+/* ---- unmasking and validating in one pass (ff_unmask_utf8.h) ------------- */
+
+/* One masked text, fused, against §5.3 unmasking and ref_utf8: whole, in
+ * place, and in two chunks cut at `cut` (the mask phase and the automaton
+ * state carried across), with guard bytes around the output. */
+static void check_unmask_utf8_one(const uint8_t *text, size_t n, size_t cut, size_t offset, const char *what)
+{
+    static uint8_t src[4200], buf[4200 + 2 * GUARD], inplace[4200];
+    if (n > 4200 - 64)
+        exit(2);
+    uint8_t mask[4] = {(uint8_t)rng(), (uint8_t)rng(), (uint8_t)rng(), (uint8_t)rng()};
+    size_t align = (size_t)(rng() % 32);
+    uint8_t *s = src + align, *d = buf + GUARD + (size_t)(rng() % 32);
+    for (size_t i = 0; i < n; i++)
+        s[i] = text[i] ^ mask[(offset + i) % 4];
+    int complete;
+    size_t want = ref_utf8(text, n, &complete);
+
+    memset(d - GUARD, 0x5A, n + 2 * GUARD);
+    uint32_t state = FF_UTF8_ACCEPT;
+    size_t got = ff_unmask_utf8(&state, d, s, n, mask, offset);
+    int guards = 1;
+    for (size_t i = 0; i < GUARD; i++)
+        guards &= d[-1 - (ptrdiff_t)i] == 0x5A && d[n + i] == 0x5A;
+    CHECK(guards && memcmp(d, text, n) == 0, "%s: fused n=%zu offset=%zu: unmasked bytes differ", what, n, offset);
+    CHECK(got == want && (got == n && state == FF_UTF8_ACCEPT) == complete && (got == n || state == FF_UTF8_REJECT),
+          "%s: fused n=%zu offset=%zu got %zu/%u, want %zu/%d", what, n, offset, got, state, want, complete);
+
+    /* The fused kernel alone, as check_simd_one checks the validator: n
+     * for valid text, else a boundary close before the first invalid byte. */
+    ff_unmask_utf8_fn fused = ff_unmask_utf8_kernel(ff_cpu_level());
+    if (fused != NULL) {
+        size_t b = fused(d, s, n, ff_mask_key64(mask, offset));
+        int prefix_complete;
+        CHECK(memcmp(d, text, n) == 0 &&
+                  (complete ? b == n
+                            : b < n && b <= want && ref_utf8(text, b, &prefix_complete) == b && prefix_complete &&
+                                  want - b <= 64 + 4),
+              "%s: fused kernel n=%zu offset=%zu returned %zu, first invalid byte %zu", what, n, offset, b, want);
+    }
+
+    memcpy(inplace, s, n);
+    state = FF_UTF8_ACCEPT;
+    got = ff_unmask_utf8(&state, inplace, inplace, n, mask, offset);
+    CHECK(memcmp(inplace, text, n) == 0 && got == want && (got == n && state == FF_UTF8_ACCEPT) == complete,
+          "%s: fused in place n=%zu offset=%zu got %zu, want %zu", what, n, offset, got, want);
+
+    /* Two chunks, as a frame arrives: the second starts `cut` bytes into
+     * the payload, possibly inside a code point. */
+    if (cut > n)
+        cut = n;
+    memset(d - GUARD, 0x5A, n + 2 * GUARD);
+    state = FF_UTF8_ACCEPT;
+    got = ff_unmask_utf8(&state, d, s, cut, mask, offset);
+    if (got == cut) {
+        got = cut + ff_unmask_utf8(&state, d + cut, s + cut, n - cut, mask, offset + cut);
+    } else {
+        ff_mask(d + cut, s + cut, n - cut, mask, offset + cut);
+    }
+    guards = 1;
+    for (size_t i = 0; i < GUARD; i++)
+        guards &= d[-1 - (ptrdiff_t)i] == 0x5A && d[n + i] == 0x5A;
+    CHECK(guards && memcmp(d, text, n) == 0 && got == want && (got == n && state == FF_UTF8_ACCEPT) == complete,
+          "%s: fused in chunks n=%zu cut=%zu offset=%zu got %zu/%u, want %zu/%d", what, n, cut, offset, got, state,
+          want, complete);
+}
+
 static void check_utf8(void)
 {
     uint8_t b[4];
@@ -267,7 +335,7 @@ static void check_utf8(void)
      * validators: their checks across blocks and at the end of the text):
      * two bytes ending at its last byte and just past it, three bytes
      * ending at its last byte. */
-    uint8_t block[66];
+    uint8_t block[68]; /* room for a 4-byte sequence at 64 */
     memset(block, 'a', sizeof block);
     int simd = ff_utf8_simd_kernel(ff_cpu_level()) != NULL; /* else the automaton, checked above */
     for (unsigned x = 0; x < 256 && simd; x++)
@@ -326,6 +394,18 @@ static void check_utf8(void)
             }
         }
     }
+    /* The last block of text from 96 bytes on overlaps the block before
+     * it (AVX2): a sequence the first block leaves unfinished, followed by
+     * ASCII up to every length from 96 to 140, must fail. */
+    static const char *unfinished[] = {"\xC3", "\xE2", "\xE2\x82", "\xF0", "\xF0\x9F", "\xF0\x9F\x98", "\xC3\xA9"};
+    for (size_t n = 96; n <= 140; n++)
+        for (size_t k = 0; k < sizeof unfinished / sizeof unfinished[0]; k++)
+            for (size_t at = 56; at <= 66; at++) {
+                memset(text, 'q', n);
+                memcpy(text + at, unfinished[k], strlen(unfinished[k]));
+                check_utf8_one(text, n, "unfinished sequence before the last block");
+                check_unmask_utf8_one(text, n, at + 1, n & 3, "unfinished sequence before the last block");
+            }
     /* Random mixtures, fed whole and split in two at every point. */
     static const char *pieces[] = {"a", "hello ", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xEF\xBF\xBF",
                                    "\xF4\x8F\xBF\xBF", "\xED\x9F\xBF", "\xC0\x80", "\xF8", "\xE0\x9F\xBF"};
@@ -378,6 +458,59 @@ static void check_utf8(void)
                 }
     }
     free(text);
+}
+
+static void check_unmask_utf8(void)
+{
+    static const char *valid[] = {"a", "hello ", "\xC3\xA9", "\xD0\x96", "\xE2\x82\xAC", "\xE4\xB8\xAD",
+                                  "\xF0\x9F\x98\x80", "\xEF\xBF\xBF", "\xF4\x8F\xBF\xBF", "\xED\x9F\xBF"};
+    static const uint8_t corrupt[] = {0x00, 'a', 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1,
+                                      0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF};
+    static uint8_t text[4200];
+    /* Every length from 0 to 300 and a few long ones, every mask phase,
+     * valid text and text cut short, split at a random point. */
+    static const size_t long_lengths[] = {511, 512, 513, 1000, 4095, 4096, 4097};
+    for (size_t k = 0; k < 301 + sizeof long_lengths / sizeof long_lengths[0]; k++) {
+        size_t n = k <= 300 ? k : long_lengths[k - 301];
+        size_t m = 0;
+        while (m < n + 4) {
+            const char *piece = valid[rng() % (k & 1 ? 10 : 4)];
+            size_t len = strlen(piece);
+            memcpy(text + m, piece, len);
+            m += len;
+        }
+        for (size_t offset = 0; offset < 4; offset++)
+            check_unmask_utf8_one(text, n, n ? (size_t)(rng() % (n + 1)) : 0, offset, "mixed text");
+        /* One byte changed at and around every 16-byte edge (the vector
+         * and block edges of every level) and at random places. */
+        for (size_t edge = 16; edge < n && n <= 300; edge += 16)
+            for (size_t at = edge - 1; at <= edge + 1 && at < n; at++)
+                for (size_t c = 0; c < sizeof corrupt; c++) {
+                    uint8_t was = text[at];
+                    text[at] = corrupt[c];
+                    check_unmask_utf8_one(text, n, (size_t)(rng() % (n + 1)), (size_t)(rng() % 4), "corrupted");
+                    text[at] = was;
+                }
+        for (int r = 0; r < 4 && n; r++) {
+            size_t at = (size_t)(rng() % n);
+            uint8_t was = text[at];
+            text[at] = corrupt[rng() % sizeof corrupt];
+            check_unmask_utf8_one(text, n, (size_t)(rng() % (n + 1)), (size_t)(rng() % 4), "corrupted at random");
+            text[at] = was;
+        }
+    }
+    /* Impossible prefixes and split code points right at the chunk cut. */
+    static const char *edges[] = {"\xED\xA0\x80", "\xF4\x90\x80\x80", "\xE0\x80\x80", "\xF0\x8F\xBF\xBF",
+                                  "\xF0\x9F\x98\x80", "\xE2\x82\xAC", "\xC3\xA9", "\xC3"};
+    for (size_t e = 0; e < sizeof edges / sizeof edges[0]; e++)
+        for (size_t at = 28; at <= 68; at++) {
+            size_t len = strlen(edges[e]);
+            memset(text, 'x', 140);
+            memcpy(text + at, edges[e], len);
+            for (size_t cut = at; cut <= at + len; cut++)
+                for (size_t offset = 0; offset < 4; offset++)
+                    check_unmask_utf8_one(text, 140, cut, offset, "sequence at the cut");
+        }
 }
 
 /* ---- headers: §5.2 -------------------------------------------------------- */
@@ -471,6 +604,7 @@ int main(void)
     check_caps();
     check_mask();
     check_utf8();
+    check_unmask_utf8();
     check_header();
     uint16_t one = 1;
     int big_endian = *(uint8_t *)&one == 0;

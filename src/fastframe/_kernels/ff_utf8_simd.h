@@ -233,10 +233,24 @@ static size_t ff_utf8_simd_avx2(const uint8_t *p, size_t n)
         const uint8_t *q = p + i;
         int last = n - i <= 64;
         if (n - i < 64) {
-            memset(tail, 0, sizeof tail);
-            if (n > i)
-                memcpy(tail, q, n - i);
-            q = tail;
+            if (n >= 96) {
+                /* The last 64 bytes of the text as one block, overlapping
+                 * the block before: the checks are a function of each byte
+                 * and the three before it, so checking bytes again changes
+                 * nothing, and `prev` holds the real bytes before the block.
+                 * No zero padding, no copy: a 125-byte message is two
+                 * blocks (bench/test_bench_utf8.py, validate_utf8 mixed
+                 * 125B).  If this block is ASCII, prev_incomplete is zero:
+                 * a sequence the previous block left unfinished would have
+                 * a byte in this block, which overlaps its last three. */
+                q = p + n - 64;
+                prev = _mm256_loadu_si256((const __m256i *)(q - 32));
+            } else {
+                memset(tail, 0, sizeof tail);
+                if (n > i)
+                    memcpy(tail, q, n - i);
+                q = tail;
+            }
         }
         __m256i a = _mm256_loadu_si256((const __m256i *)q);
         __m256i b = _mm256_loadu_si256((const __m256i *)(q + 32));

@@ -9,6 +9,11 @@ modules are never built on this machine.  The cross runs skip when the cross
 compiler or qemu is missing, unless ``FASTFRAME_REQUIRE_CROSS=1`` (set by
 ``.ci/run``, which installs them).
 
+``tests/c/decode_checks.c`` checks the writers from UTF-8 to each PEP 393
+kind (``ff_transcode.h``) at every level this CPU runs, against the code
+points each text was encoded from and the scalar writer, here and under
+qemu-user.
+
 Then the dispatcher as the compiled modules see it: the SIMD level it picks
 is the one this CPU's flags call for, an unknown ``FASTFRAME_SIMD`` value
 warns, and the compiled parser, frames and messages pass their tests under
@@ -316,12 +321,14 @@ def _run_decode_checks(command: list[str]) -> dict[str, object]:
 @pytest.mark.compiled
 def test_decode_writers_on_this_cpu(c_program: Callable[[str], Path]) -> None:
     """The writers from UTF-8 to each PEP 393 kind, at every level this CPU runs, give the code points the
-    text was encoded from, stay in bounds on invalid bytes, and the SIMD one runs where the CPU has it."""
+    text was encoded from, stay in bounds on invalid bytes, and the SIMD ones run where the CPU has them
+    (AVX2, and SSE4.1 at the SSE2 level)."""
     result = _run_decode_checks([str(c_program("decode_checks"))])
     best = _cpu_level()
     if best is not None:
         levels = LEVELS[: min(LEVELS.index(best), LEVELS.index("avx2")) + 1]
-        kernels = ["avx2" if level == "avx2" else "scalar" for level in levels]
+        sse41 = "sse4.1" if "sse4_1" in _cpu_flags() else "scalar"
+        kernels = [{"avx2": "avx2", "sse2": sse41}.get(level, "scalar") for level in levels]
         assert (result["levels"], result["kernels"]) == (levels, kernels), result
 
 

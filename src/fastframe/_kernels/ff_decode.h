@@ -5,8 +5,8 @@
  * like " café" twice what it costs here: the text is validated (the SIMD
  * validator of ff_utf8.h), measured (its length in code points and the
  * widest kind of character, with SIMD) and then its code points are written
- * straight into a string of the right PEP 393 kind.  Text that is all ASCII
- * is found first and copied.
+ * straight into a string of the right PEP 393 kind by the SIMD writers of
+ * ff_transcode.h.  Text that is all ASCII is found first and copied.
  *
  * The kind is read off the largest byte: lead bytes C2-C3 give code points
  * up to U+00FF, C4-EF up to U+FFFF, F0-F4 beyond; a continuation byte

@@ -20,7 +20,9 @@
  * are read whole (3 bytes of lookahead), so every step starts wherever the
  * last one stopped and skips the continuation bytes it finds there.  The
  * last bytes, where a load or a store would run past the end, go through the
- * scalar writer.  SSE2, SSSE3 and the other levels use the scalar writer.
+ * scalar writer.  At the SSE2 level, a CPU with SSE4.1 runs the same steps
+ * for UCS1 and UCS2 in 128-bit vectors; UCS4 there, and every other level
+ * (NEON included), use the scalar writer.
  */
 #ifndef FF_TRANSCODE_H
 #define FF_TRANSCODE_H
@@ -327,6 +329,108 @@ static inline size_t ff_utf8_decode_avx2(const uint8_t *p, size_t n, void *out, 
 }
 #endif
 
+/* ---- The SSE4.1 writer (the SSE2 level, where the CPU has SSE4.1) ---------
+ *
+ * The steps of the AVX2 writer above for UCS1 and UCS2, in 128-bit vectors
+ * (UCS2 a half of 8 positions at a time); UCS4 uses the scalar writer at
+ * this level. */
+#ifdef FF_HAVE_AVX
+static int ff_transcode_sse41_cached = -1;
+
+/* Does the CPU have SSE4.1 (with SSSE3 before it)?  Cached like the
+ * dispatcher's choice (ff_cpu.h): a benign race on one int. */
+static inline int ff_transcode_have_sse41(void)
+{
+    int have = FF_LOAD_RELAXED(&ff_transcode_sse41_cached);
+    if (have < 0) {
+        uint32_t r[4];
+        ff_cpuid(0, 0, r);
+        have = 0;
+        if (r[0] >= 1) {
+            ff_cpuid(1, 0, r);
+            have = (int)((r[2] >> 19) & 1) && (int)((r[2] >> 9) & 1);
+        }
+        FF_STORE_RELAXED(&ff_transcode_sse41_cached, have);
+    }
+    return have;
+}
+
+/* The set bits of an 8-bit mask, without the POPCNT instruction, which
+ * some SSE4.1 CPUs lack. */
+static inline size_t ff_popcount8(unsigned x)
+{
+    x = x - ((x >> 1) & 0x55);
+    x = (x & 0x33) + ((x >> 2) & 0x33);
+    return (size_t)((x + (x >> 4)) & 0x0F);
+}
+
+FF_TARGET("sse4.1")
+static size_t ff_utf8_decode_sse41_ucs1(const uint8_t *p, size_t n, uint8_t *out, size_t count)
+{
+    const __m128i low6 = _mm_set1_epi8(0x3F), top2 = _mm_set1_epi8((char)0xC0);
+    const __m128i above_continuation = _mm_set1_epi8(-65);
+    size_t i = 0, j = 0;
+    while (i + 19 <= n && j + 16 <= count) {
+        __m128i b0 = _mm_loadu_si128((const __m128i *)(p + i));
+        if (!_mm_movemask_epi8(b0)) {
+            _mm_storeu_si128((__m128i *)(out + j), b0);
+            i += 16, j += 16;
+            continue;
+        }
+        __m128i c1 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(p + i + 1)), low6);
+        __m128i two = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(b0, 6), top2), c1);
+        __m128i cp = _mm_blendv_epi8(b0, two, b0);
+        unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, above_continuation));
+        unsigned lo = leads & 0xFF, hi = leads >> 8;
+        __m128i pack_lo = _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[lo]);
+        __m128i pack_hi = _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[hi]);
+        _mm_storel_epi64((__m128i *)(out + j), _mm_shuffle_epi8(cp, pack_lo));
+        j += ff_popcount8(lo);
+        _mm_storel_epi64((__m128i *)(out + j), _mm_shuffle_epi8(_mm_srli_si128(cp, 8), pack_hi));
+        j += ff_popcount8(hi);
+        i += 16;
+    }
+    return j + ff_utf8_decode_ucs1(p + i, n - i, out + j, count - j);
+}
+
+FF_TARGET("sse4.1")
+static size_t ff_utf8_decode_sse41_ucs2(const uint8_t *p, size_t n, uint16_t *out, size_t count)
+{
+    const __m128i low6 = _mm_set1_epi16(0x3F), low11 = _mm_set1_epi16(0x7FF);
+    const __m128i below_three = _mm_set1_epi16(0xDF), ascii_end = _mm_set1_epi16(0x80);
+    const __m128i above_continuation = _mm_set1_epi8(-65), one = _mm_set1_epi8(1);
+    size_t i = 0, j = 0;
+    while (i + 19 <= n && j + 16 <= count) {
+        __m128i b0 = _mm_loadu_si128((const __m128i *)(p + i));
+        if (!_mm_movemask_epi8(b0)) {
+            _mm_storeu_si128((__m128i *)(out + j), _mm_cvtepu8_epi16(b0));
+            _mm_storeu_si128((__m128i *)(out + j + 8), _mm_cvtepu8_epi16(_mm_srli_si128(b0, 8)));
+            i += 16, j += 16;
+            continue;
+        }
+        unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, above_continuation));
+        for (size_t h = 0; h < 16; h += 8) {
+            const uint8_t *q = p + i + h;
+            __m128i w0 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)q));
+            __m128i c1 = _mm_and_si128(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(q + 1))), low6);
+            __m128i c2 = _mm_and_si128(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(q + 2))), low6);
+            __m128i u = _mm_or_si128(_mm_slli_epi16(w0, 6), c1);
+            __m128i cp = _mm_blendv_epi8(_mm_and_si128(u, low11), _mm_or_si128(_mm_slli_epi16(u, 6), c2),
+                                         _mm_cmpgt_epi16(w0, below_three));
+            cp = _mm_blendv_epi8(cp, w0, _mm_cmpgt_epi16(ascii_end, w0));
+            unsigned half = (leads >> h) & 0xFF;
+            __m128i pack = _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[half]);
+            pack = _mm_add_epi8(pack, pack);
+            pack = _mm_unpacklo_epi8(pack, _mm_add_epi8(pack, one));
+            _mm_storeu_si128((__m128i *)(out + j), _mm_shuffle_epi8(cp, pack));
+            j += ff_popcount8(half);
+        }
+        i += 16;
+    }
+    return j + ff_utf8_decode_ucs2(p + i, n - i, out + j, count - j);
+}
+#endif
+
 /* ---- Dispatch ------------------------------------------------------------- */
 
 /* The name of the writer a level runs, for the C checks. */
@@ -337,6 +441,8 @@ static inline const char *ff_utf8_decode_kernel_name(int level)
 #ifdef FF_HAVE_AVX
     if (level == FF_LEVEL_AVX2 || level == FF_LEVEL_AVX512)
         return "avx2";
+    if (level == FF_LEVEL_SSE2 && ff_transcode_have_sse41())
+        return "sse4.1";
 #endif
     (void)level;
     return "scalar";
@@ -354,6 +460,9 @@ static inline size_t ff_utf8_decode_at(int level, const uint8_t *p, size_t n, vo
 #ifdef FF_HAVE_AVX
     if (level == FF_LEVEL_AVX2 || level == FF_LEVEL_AVX512)
         return ff_utf8_decode_avx2(p, n, out, width, count);
+    if (level == FF_LEVEL_SSE2 && width < 4 && ff_transcode_have_sse41())
+        return width == 1 ? ff_utf8_decode_sse41_ucs1(p, n, (uint8_t *)out, count)
+                          : ff_utf8_decode_sse41_ucs2(p, n, (uint16_t *)out, count);
 #endif
     (void)level;
     return ff_utf8_decode_scalar(p, n, out, width, count);

@@ -243,6 +243,39 @@ _MIXED_WORDS = (
     "👩\u200d💻",
     "🎉",
 )
+# One script each, for the decoder to str (its speed depends on the widest
+# kind of character and on the sequence lengths): Latin-1 words (French,
+# German, Spanish: mostly ASCII letters, 1-byte kind), Cyrillic (2-byte
+# sequences, 2-byte kind), CJK (3-byte sequences, no spaces between words)
+# and emoji (4-byte sequences, 4-byte kind).
+_LATIN1_WORDS = (
+    "café",
+    "naïve",
+    "Straße",
+    "ação",
+    "über",
+    "façade",
+    "señor",
+    "größer",
+    "élève",
+    "déjà",
+    "mañana",
+    "Öl",
+    "the",
+    "und",
+    "les",
+)
+_CYRILLIC_WORDS = ("привет", "мир", "сообщение", "поток", "данные", "сервер", "ответ", "Москва", "текст", "и")
+_CJK_WORDS = ("漢字", "文字化け", "你好", "世界", "こんにちは", "한국어", "数据流", "服务器", "。", "、")
+_EMOJI_WORDS = ("😀", "🚀", "👍🏽", "🎉", "🔥", "🌍", "🤖", "💬")
+_WORDS = {
+    "ascii": _ASCII_WORDS,
+    "mixed": _MIXED_WORDS,
+    "latin1": _LATIN1_WORDS,
+    "cyrillic": _CYRILLIC_WORDS,
+    "cjk": _CJK_WORDS,
+    "emoji": _EMOJI_WORDS,
+}
 # LLM-style tokens: mostly a leading space plus a word piece, 1-30 bytes each.
 _TOKENS = (
     " the",
@@ -283,16 +316,18 @@ def text(kind: str, size: int, seed: int = 6455) -> bytes:
     """Return exactly ``size`` bytes of valid UTF-8 text.
 
     Args:
-        kind: ``"ascii"`` or ``"mixed"``.
+        kind: a key of ``_WORDS``: ``"ascii"``, ``"mixed"``, or one script,
+            ``"latin1"``, ``"cyrillic"``, ``"cjk"``, ``"emoji"``.
         size: length in bytes.
         seed: RNG seed, so every run measures the same bytes.
     """
-    words = _ASCII_WORDS if kind == "ascii" else _MIXED_WORDS
+    words = _WORDS[kind]
     rng = random.Random(seed)
     parts: list[str] = []
     length = 0
     while length < size:
-        word = rng.choice(words) + " "
+        # CJK is written without spaces between words.
+        word = rng.choice(words) + ("" if kind == "cjk" else " ")
         parts.append(word)
         length += len(word.encode())
     data = "".join(parts).encode()[:size]

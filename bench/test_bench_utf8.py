@@ -27,8 +27,8 @@ Beside them, the targets of the SIMD validator and decoder (issue 10):
   parser), against ``copy``, a ``bytearray`` of the payload, and against
   fastframe's ``apply_mask`` and ``validate_utf8`` alone on the payload.
 * ``decode_utf8``: fastframe's text decoder against ``bytes.decode`` on
-  tokens of 1-30 bytes (one call each), and 1 KiB and 64 KiB of ASCII and of
-  mixed text.
+  tokens of 1-30 bytes (one call each), and 1 KiB and 64 KiB of ASCII, of
+  mixed text and of one script each (Latin-1, Cyrillic, CJK, emoji).
 """
 
 from __future__ import annotations
@@ -213,7 +213,20 @@ def test_parser_1m_masked_text(benchmark: Any, request: pytest.FixtureRequest, i
     run_fresh(benchmark, request.config, parse, setup)
 
 
-DECODE_CASES = {"tokens": 0, "ascii 1KiB": 1024, "mixed 1KiB": 1024, "ascii 64KiB": 65536, "mixed 64KiB": 65536}
+SIZES_DECODE = {"1KiB": 1024, "64KiB": 65536}
+#: The decoder's cases: tokens, then each kind of ``_support.text`` at 1 KiB
+#: and 64 KiB.  From latin1 on, one script each, so that every PEP 393 kind
+#: is written: Latin-1 (2-byte sequences, 1-byte kind), Cyrillic (2-byte
+#: sequences, 2-byte kind), CJK (3-byte sequences, 2-byte kind), emoji
+#: (4-byte sequences, 4-byte kind).
+DECODE_CASES = {
+    "tokens": 0,
+    **{
+        f"{kind} {name}": SIZES_DECODE[name]
+        for kind in ("ascii", "mixed", "latin1", "cyrillic", "cjk", "emoji")
+        for name in SIZES_DECODE
+    },
+}
 
 
 @pytest.mark.parametrize("impl", ("fastframe-cython", "fastframe-python", "decode"))

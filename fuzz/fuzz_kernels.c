@@ -6,9 +6,9 @@
  * heap copy of exactly the payload's size so that ASan catches any access
  * one byte past either end.  The SIMD level is passed to the kernels' *_at
  * entry points, capped by the dispatcher to what this CPU runs; the SIMD
- * UTF-8 validator and measure are also checked against the scalar ones,
- * and the fused unmask-and-validate pass against unmasking, then the scalar
- * automaton.
+ * UTF-8 validator, measure and writer to PEP 393 units (ff_transcode.h)
+ * are also checked against the scalar ones, and the fused unmask-and-validate
+ * pass against unmasking, then the scalar automaton.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -189,9 +189,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     free(fused);
 
-    /* Decoding: into an output of exactly the measured size (ASan sees a
-     * write past it), on any input; on valid input, the code points of the
-     * reference decoder, which must agree with the automaton on validity. */
+    /* Decoding: the writer of this level and the scalar one, each into an
+     * output of exactly the measured size (ASan sees a write past it), on
+     * any input; on valid input, both give the code points of the reference
+     * decoder, which must agree with the automaton on validity.  Invalid
+     * input is also written at the other widths: in bounds whatever the
+     * bytes make of the lanes. */
     uint32_t maxchar;
     size_t count = ff_utf8_measure_at(level, src, n, &maxchar);
     uint32_t maxchar_scalar;
@@ -199,10 +202,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     int width = maxchar <= 0xFF ? 1 : maxchar <= 0xFFFF ? 2 : 4;
     void *units = malloc(count * (size_t)width);
+    void *units_scalar = malloc(count * (size_t)width);
     uint32_t *want = malloc(n * sizeof(uint32_t));
-    if ((!units && count) || (!want && n))
+    if (((!units || !units_scalar) && count) || (!want && n))
         abort();
-    size_t decoded = ff_utf8_decode(src, n, units, width, count);
+    size_t decoded = ff_utf8_decode_at(level, src, n, units, width, count);
+    size_t decoded_scalar = ff_utf8_decode_at(FF_LEVEL_SCALAR, src, n, units_scalar, width, count);
     long ref_count = ref_decode(src, n, want);
     if ((ref_count >= 0) != (complete != 0))
         abort();
@@ -211,17 +216,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (long k = 0; k < ref_count; k++)
             top = want[k] > top ? want[k] : top;
         uint32_t want_max = top < 0x80 ? 0x7F : top < 0x100 ? 0xFF : top < 0x10000 ? 0xFFFF : 0x10FFFF;
-        if (decoded != count || count != (size_t)ref_count || maxchar != want_max)
+        if (decoded != count || decoded_scalar != count || count != (size_t)ref_count || maxchar != want_max)
+            abort();
+        if (count && memcmp(units, units_scalar, count * (size_t)width) != 0)
             abort();
         for (size_t k = 0; k < count; k++) {
             uint32_t c = width == 1 ? ((uint8_t *)units)[k] : width == 2 ? ((uint16_t *)units)[k] : ((uint32_t *)units)[k];
             if (c != want[k])
                 abort();
         }
-    } else if (decoded > count) {
-        abort();
+    } else {
+        if (decoded > count || decoded_scalar > count)
+            abort();
+        for (int w = 1; w <= 4; w *= 2) {
+            void *other = malloc(count * (size_t)w);
+            if (!other && count)
+                abort();
+            if (ff_utf8_decode_at(level, src, n, other, w, count) > count)
+                abort();
+            free(other);
+        }
     }
     free(units);
+    free(units_scalar);
     free(want);
 
     /* Header: parse from an exact-size copy; re-encode when minimal. */

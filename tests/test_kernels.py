@@ -9,6 +9,11 @@ modules are never built on this machine.  The cross runs skip when the cross
 compiler or qemu is missing, unless ``FASTFRAME_REQUIRE_CROSS=1`` (set by
 ``.ci/run``, which installs them).
 
+``tests/c/decode_checks.c`` checks the writers from UTF-8 to each PEP 393
+kind (``ff_transcode.h``) at every level this CPU runs, against the code
+points each text was encoded from and the scalar writer, here and under
+qemu-user.
+
 Then the dispatcher as the compiled modules see it: the SIMD level it picks
 is the one this CPU's flags call for, an unknown ``FASTFRAME_SIMD`` value
 warns, and the compiled parser, frames and messages pass their tests under
@@ -298,3 +303,51 @@ def test_compiled_modules_under_each_cap(cap: str) -> None:
     proc = subprocess.run(command, cwd=root, env=_env(cap), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
     assert " passed" in proc.stdout and " failed" not in proc.stdout, proc.stdout[-2000:]
+
+
+# --- the UTF-8 -> str writers (tests/c/decode_checks.c) ----------------------
+
+DECODE_SOURCE = Path(__file__).parent / "c" / "decode_checks.c"
+
+
+def _run_decode_checks(command: list[str]) -> dict[str, object]:
+    proc = subprocess.run(command, env=_env(None), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result: dict[str, object] = json.loads(proc.stdout)
+    assert result["errors"] == 0, result
+    # The random texts, block edges and invalid bytes at one level alone are over 80,000 checks.
+    assert isinstance(result["checks"], int) and result["checks"] > 80_000, result
+    return result
+
+
+@pytest.mark.compiled
+def test_decode_writers_on_this_cpu(c_program: Callable[[str], Path]) -> None:
+    """The writers from UTF-8 to each PEP 393 kind, at every level this CPU runs, give the code points the
+    text was encoded from, stay in bounds on invalid bytes, and the SIMD ones run where the CPU has them
+    (AVX2, and SSE4.1 at the SSE2 level)."""
+    result = _run_decode_checks([str(c_program("decode_checks"))])
+    best = _cpu_level()
+    if best is not None:
+        levels = LEVELS[: min(LEVELS.index(best), LEVELS.index("avx2")) + 1]
+        sse41 = "sse4.1" if "sse4_1" in _cpu_flags() else "scalar"
+        kernels = [{"avx2": "avx2", "sse2": sse41}.get(level, "scalar") for level in levels]
+        assert (result["levels"], result["kernels"]) == (levels, kernels), result
+
+
+@pytest.mark.compiled
+@pytest.mark.parametrize(("target", "compiler", "emulator", "mask_kernel", "big_endian"), CROSS_TARGETS)
+def test_decode_writers_on_other_architectures(
+    tmp_path: Path, target: str, compiler: str, emulator: str, mask_kernel: str, big_endian: bool
+) -> None:
+    """The scalar writers, cross-compiled and run under qemu-user, on arm64 and on big-endian s390x."""
+    missing = [tool for tool in (compiler, emulator) if not shutil.which(tool)]
+    if missing:
+        if os.environ.get("FASTFRAME_REQUIRE_CROSS", "") not in ("", "0"):
+            pytest.fail(f"FASTFRAME_REQUIRE_CROSS is set but {missing} are not installed")
+        pytest.skip(f"needs {' and '.join(missing)} (Debian: gcc-{compiler.removesuffix('-gcc')}, qemu-user)")
+    program = tmp_path / f"decode_checks_{target}"
+    flags = ["-O2", "-Wall", "-Werror", "-static", "-I", str(KERNELS_DIR)]
+    subprocess.run([compiler, *flags, str(DECODE_SOURCE), "-o", str(program)], check=True)
+    result = _run_decode_checks([emulator, str(program)])
+    levels = ["scalar", mask_kernel] if mask_kernel != "scalar" else ["scalar"]
+    assert (result["levels"], result["kernels"]) == (levels, ["scalar"] * len(levels)), result

@@ -1085,3 +1085,69 @@ def test_assembler_decodes_text_of_every_length(backend):
     with pytest.raises(ProtocolError) as info:
         assembler.feed(build_frame(Opcode.TEXT, valid[:100] + b"\xed\xa0\x80"))
     assert info.value.code == 1007
+
+
+# --- decode_utf8: one script at a time, and at the block edges of the SIMD writers ---
+
+#: Code point ranges by the PEP 393 kind they give and the UTF-8 length they
+#: take: Latin-1 (2 bytes, 1-byte kind), the rest of the 2-byte range (Greek,
+#: Cyrillic, Hebrew, Arabic: 2-byte kind), the 3-byte range without the
+#: surrogates (CJK, and the edges U+0800 and U+FFFF: 2-byte kind), the 4-byte
+#: range (emoji and the other astral planes: 4-byte kind).
+SCRIPTS = {
+    "latin1": [(0x80, 0xFF)],
+    "two-byte": [(0x100, 0x7FF)],
+    "cjk": [(0x800, 0xD7FF), (0xE000, 0xFFFF)],
+    "emoji": [(0x10000, 0x10FFFF)],
+}
+#: Each script alone, and each mixed with ASCII (one character in two).
+SCRIPT_MIXES = [*((name,) for name in SCRIPTS), *((name, "ascii") for name in SCRIPTS), tuple(SCRIPTS)]
+
+
+def _script_text(rng: random.Random, scripts: tuple[str, ...], count: int) -> str:
+    """``count`` random code points from ``scripts`` (``"ascii"`` is U+0000-U+007F)."""
+    out = []
+    for _ in range(count):
+        name = rng.choice(scripts)
+        low, high = rng.choice(SCRIPTS[name]) if name != "ascii" else (0, 0x7F)
+        out.append(chr(rng.randint(low, high)))
+    return "".join(out)
+
+
+@pytest.mark.parametrize("scripts", SCRIPT_MIXES, ids="+".join)
+def test_decode_each_script_at_every_length(backend, scripts):
+    """Text of one script (or a script and ASCII) cut at every byte length to 200, and whole at every code
+    point count to 200: each kind, each sequence length, every place a writer's last block can end."""
+    rng = random.Random(6455)
+    text = _script_text(rng, scripts, 200)
+    data = text.encode()
+    for n in range(201):
+        check_decode(backend, data[:n].decode("utf-8", "ignore").encode())
+        check_decode(backend, text[:n].encode())
+
+
+@pytest.mark.parametrize("char", ["\u0080", "\u00ff", "\u0100", "\u07ff", "\u0800", "\u4e2d", "\uffff", "\U0001f600"])
+def test_decode_first_and_last_non_ascii_at_block_edges(backend, char):
+    """One character of each kind and length, and a run of five, at every offset of 140 bytes of ASCII:
+    the first and the last non-ASCII character fall on each side of every 16-, 32- and 64-byte edge."""
+    ascii_text = "".join(chr(ord("a") + k % 26) for k in range(140))
+    width = len(char.encode())
+    for run in (1, 5):
+        for at in range(0, 140 - run * width + 1):
+            # Bytes before the character stay ASCII, so it starts at byte `at`.
+            text = ascii_text[:at] + char * run + ascii_text[at + run * width :]
+            check_decode(backend, text.encode())
+            check_decode(backend, text[: at + run].encode())
+            # Non-ASCII text whose last character ends at byte `at` + its length, then ASCII.
+            lead = _script_text(random.Random(at), ("cjk", "emoji", "two-byte"), 40)
+            check_decode(backend, (lead + char * run + ascii_text[at:]).encode())
+
+
+@pytest.mark.parametrize("scripts", SCRIPT_MIXES, ids="+".join)
+def test_decode_large_texts_of_each_script(backend, scripts):
+    """64 KiB and 1 MiB of each script: long runs through the writers' main loops."""
+    rng = random.Random(10)
+    for count in (1 << 14, 1 << 18):
+        data = _script_text(rng, scripts, count).encode()
+        got = backend.decode_utf8(data)
+        assert type(got) is str and got == data.decode("utf-8")

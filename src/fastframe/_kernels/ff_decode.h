@@ -5,8 +5,8 @@
  * like " café" twice what it costs here: the text is validated (the SIMD
  * validator of ff_utf8.h), measured (its length in code points and the
  * widest kind of character, with SIMD) and then its code points are written
- * straight into a string of the right PEP 393 kind.  Text that is all ASCII
- * is found first and copied.
+ * straight into a string of the right PEP 393 kind by the SIMD writers of
+ * ff_transcode.h.  Text that is all ASCII is found first and copied.
  *
  * The kind is read off the largest byte: lead bytes C2-C3 give code points
  * up to U+00FF, C4-EF up to U+FFFF, F0-F4 beyond; a continuation byte
@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "ff_cpu.h"
+#include "ff_transcode.h"
 #include "ff_utf8.h"
 
 /* Number of code points in p[0..n), and in *maxchar the largest code point
@@ -116,86 +117,7 @@ static inline size_t ff_utf8_measure(const uint8_t *p, size_t n, uint32_t *maxch
     return ff_utf8_measure_at(n >= 32 ? FF_LEVEL_AUTO : FF_LEVEL_SCALAR, p, n, maxchar);
 }
 
-static inline void ff_ucs_write(void *out, int width, size_t j, uint32_t c)
-{
-    if (width == 1)
-        ((uint8_t *)out)[j] = (uint8_t)c;
-    else if (width == 2)
-        ((uint16_t *)out)[j] = (uint16_t)c;
-    else
-        ((uint32_t *)out)[j] = c;
-}
-
-/* The decoding loop for one output width: while 8 bytes are left, a run
- * of 8 ASCII bytes is widened at once and a sequence never runs past the
- * end; the last bytes go one code point at a time, and a sequence cut by
- * the end (invalid) stops there. */
-#define FF_UTF8_DECODE_LOOP(name, T)                                                                     \
-    static size_t name(const uint8_t *p, size_t n, T *out, size_t count)                                 \
-    {                                                                                                    \
-        size_t i = 0, j = 0;                                                                             \
-        while (i + 8 <= n && j + 8 <= count) {                                                           \
-            uint64_t w;                                                                                  \
-            memcpy(&w, p + i, 8);                                                                        \
-            if (!(w & UINT64_C(0x8080808080808080))) {                                                   \
-                for (int k = 0; k < 8; k++)                                                              \
-                    out[j + (size_t)k] = (T)p[i + (size_t)k];                                            \
-                i += 8, j += 8;                                                                          \
-                continue;                                                                                \
-            }                                                                                            \
-            uint8_t b = p[i];                                                                            \
-            uint32_t c;                                                                                  \
-            if (b < 0x80) {                                                                              \
-                c = b;                                                                                   \
-                i += 1;                                                                                  \
-            } else if (b < 0xE0) {                                                                       \
-                c = ((uint32_t)(b & 0x1F) << 6) | (p[i + 1] & 0x3F);                                     \
-                i += 2;                                                                                  \
-            } else if (b < 0xF0) {                                                                       \
-                c = ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F); \
-                i += 3;                                                                                  \
-            } else {                                                                                     \
-                c = ((uint32_t)(b & 0x07) << 18) | ((uint32_t)(p[i + 1] & 0x3F) << 12) |                 \
-                    ((uint32_t)(p[i + 2] & 0x3F) << 6) | (p[i + 3] & 0x3F);                              \
-                i += 4;                                                                                  \
-            }                                                                                            \
-            out[j++] = (T)c;                                                                             \
-        }                                                                                                \
-        while (i < n && j < count) {                                                                     \
-            uint8_t b = p[i];                                                                            \
-            size_t len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;                                 \
-            if (i + len > n)                                                                             \
-                break;                                                                                   \
-            uint32_t c = len == 1 ? b : (uint32_t)b & (0x7F >> len);                                     \
-            for (size_t k = 1; k < len; k++)                                                             \
-                c = (c << 6) | (p[i + k] & 0x3F);                                                        \
-            i += len;                                                                                    \
-            out[j++] = (T)c;                                                                             \
-        }                                                                                                \
-        return j;                                                                                        \
-    }
-
-FF_UTF8_DECODE_LOOP(ff_utf8_decode_ucs1, uint8_t)
-FF_UTF8_DECODE_LOOP(ff_utf8_decode_ucs2, uint16_t)
-FF_UTF8_DECODE_LOOP(ff_utf8_decode_ucs4, uint32_t)
-
-/* Decode p[0..n) into `count` code points of `width` bytes each (1, 2 or 4,
- * CPython's PyUnicode kinds) at out, where count and the width come from
- * ff_utf8_measure.  Returns the number of code points written: count, for
- * valid UTF-8.  Never reads past p[n) nor writes past code point count. */
-static inline size_t ff_utf8_decode(const uint8_t *p, size_t n, void *out, int width, size_t count)
-{
-    if (width == 1)
-        return ff_utf8_decode_ucs1(p, n, (uint8_t *)out, count);
-    if (width == 2)
-        return ff_utf8_decode_ucs2(p, n, (uint16_t *)out, count);
-    return ff_utf8_decode_ucs4(p, n, (uint32_t *)out, count);
-}
-
 #ifdef Py_PYTHON_H
-/* The longest non-ASCII tail written by the loops above; longer, CPython's decoder. */
-#define FF_DECODE_SCALAR_MAX 64
-
 /* A str from UTF-8 already known to be valid, in one allocation of the
  * right kind.  Only where Python.h was included first (the compiled
  * modules), so that the C tests and fuzzers can use the kernels above. */
@@ -208,11 +130,6 @@ static PyObject *ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
             memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)n);
         return s;
     }
-    /* Past a short token, CPython's decoder writes non-ASCII text faster
-     * than the scalar loops above (decode_utf8 on mixed text in
-     * bench/test_bench_utf8.py): the text is valid, so it cannot fail. */
-    if ((size_t)n - ascii > FF_DECODE_SCALAR_MAX)
-        return PyUnicode_DecodeUTF8((const char *)p, n, NULL);
     uint32_t maxchar;
     size_t count = ascii + ff_utf8_measure(p + ascii, (size_t)n - ascii, &maxchar);
     PyObject *s = PyUnicode_New((Py_ssize_t)count, (Py_UCS4)maxchar);
@@ -222,12 +139,11 @@ static PyObject *ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
     void *out = PyUnicode_DATA(s);
     if (kind == 1) {
         memcpy(out, p, ascii);
+        ff_utf8_decode(p + ascii, (size_t)n - ascii, (char *)out + ascii, 1, count - ascii);
     } else {
-        /* The ASCII prefix, widened. */
-        for (size_t j = 0; j < ascii; j++)
-            ff_ucs_write(out, kind, j, p[j]);
+        /* The writer widens the ASCII prefix a block at a time itself. */
+        ff_utf8_decode(p, (size_t)n, out, kind, count);
     }
-    ff_utf8_decode(p + ascii, (size_t)n - ascii, (char *)out + ascii * (size_t)kind, kind, count - ascii);
     return s;
 }
 

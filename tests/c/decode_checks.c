@@ -1,0 +1,292 @@
+/* Checks the UTF-8 -> PEP 393 writers of ff_transcode.h at every SIMD level
+ * this machine runs, against the code points the text was built from
+ * (encoded here by RFC 3629 §3) and against the scalar writer:
+ *
+ * - the lane-packing table against its definition;
+ * - random valid text of every kind (Latin-1, 2-byte scripts, CJK, emoji,
+ *   mixes with ASCII) at every length up to 300 code points and some long;
+ * - one non-ASCII character, and a run of them, at every offset around the
+ *   16-, 32- and 64-byte block edges, in ASCII;
+ * - invalid bytes (random, and valid text with one byte changed): the writer
+ *   returns at most the count it was given and writes nothing past it (guard
+ *   bytes here; under -fsanitize=address the input and output are exact heap
+ *   blocks, so a read or write one byte out is caught).
+ *
+ * Prints one JSON line {"levels", "kernels", "checks", "errors"}; exits 1 on
+ * any error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ff_decode.h"
+
+static unsigned long checks, errors;
+
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        checks++;                                                             \
+        if (!(cond) && errors++ < 10) {                                       \
+            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                   \
+            fprintf(stderr, __VA_ARGS__);                                     \
+            fputc('\n', stderr);                                              \
+        }                                                                     \
+    } while (0)
+
+static uint64_t rng_state = 0x2545F4914F6CDD1Du;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* RFC 3629 §3: the UTF-8 form of code point c at out; returns its length. */
+static size_t encode(uint32_t c, uint8_t *out)
+{
+    if (c < 0x80) {
+        out[0] = (uint8_t)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        out[0] = (uint8_t)(0xC0 | (c >> 6));
+        out[1] = (uint8_t)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        out[0] = (uint8_t)(0xE0 | (c >> 12));
+        out[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+        out[2] = (uint8_t)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    out[0] = (uint8_t)(0xF0 | (c >> 18));
+    out[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
+    out[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+    out[3] = (uint8_t)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* Code point pools: ASCII, Latin-1, the rest of 2 bytes (Greek, Cyrillic,
+ * ...), 3 bytes (CJK, but also the edges U+0800 and U+FFFF), 4 bytes. */
+enum { POOL_ASCII, POOL_LATIN1, POOL_TWO, POOL_THREE, POOL_FOUR, POOLS };
+
+static uint32_t pick(int pool)
+{
+    uint64_t r = rng();
+    switch (pool) {
+    case POOL_ASCII: return (uint32_t)(r % 0x80);
+    case POOL_LATIN1: return 0x80 + (uint32_t)(r % 0x80);
+    case POOL_TWO: return 0x100 + (uint32_t)(r % (0x800 - 0x100));
+    case POOL_THREE: {
+        uint32_t c = 0x800 + (uint32_t)(r % (0x10000 - 0x800 - 0x800));
+        return c >= 0xD800 ? c + 0x800 : c; /* no surrogates */
+    }
+    default: return 0x10000 + (uint32_t)(r % (0x110000 - 0x10000));
+    }
+}
+
+#define MAX_CPS 70000
+
+static uint32_t cps[MAX_CPS];
+static uint8_t text[4 * MAX_CPS];
+static uint32_t scalar_out[MAX_CPS + 16];
+
+static int levels[FF_LEVELS], nlevels;
+
+static uint32_t unit(const uint8_t *out, int width, size_t k)
+{
+    if (width == 1)
+        return out[k];
+    if (width == 2) {
+        uint16_t u;
+        memcpy(&u, out + 2 * k, 2);
+        return u;
+    }
+    uint32_t u;
+    memcpy(&u, out + 4 * k, 4);
+    return u;
+}
+
+#define GUARD 64
+
+/* Runs the writer of `level` on p[0..n) (copied into an exact heap block)
+ * into an exact heap block of count units, plus guard bytes when not under
+ * AddressSanitizer.  Returns what it returned; the output is in *result. */
+static size_t run(int level, const uint8_t *p, size_t n, int width, size_t count, uint8_t **result)
+{
+    uint8_t *in = malloc(n ? n : 1);
+    uint8_t *out = malloc(count * (size_t)width + GUARD);
+    if (!in || !out)
+        exit(2);
+    memcpy(in, p, n);
+    memset(out, 0xA5, count * (size_t)width + GUARD);
+    size_t got = ff_utf8_decode_at(level, in, n, out, width, count);
+    int guard = 1;
+    for (size_t k = 0; k < GUARD; k++)
+        guard &= out[count * (size_t)width + k] == 0xA5;
+    CHECK(guard && got <= count, "%s: n=%zu width %d wrote past %zu units (returned %zu)",
+          ff_cpu_level_name(level), n, width, count, got);
+    free(in);
+    *result = out;
+    return got;
+}
+
+/* Valid text: every level gives the code points it was built from, as the
+ * scalar writer does. */
+static void check_valid(const uint32_t *want, size_t ncp, const char *what)
+{
+    size_t n = 0;
+    uint32_t top = 0;
+    for (size_t k = 0; k < ncp; k++) {
+        n += encode(want[k], text + n);
+        top = want[k] > top ? want[k] : top;
+    }
+    uint32_t maxchar;
+    size_t count = ff_utf8_measure_at(FF_LEVEL_SCALAR, text, n, &maxchar);
+    int width = maxchar <= 0xFF ? 1 : maxchar <= 0xFFFF ? 2 : 4;
+    CHECK(count == ncp && maxchar >= top, "%s: measured %zu code points, built %zu", what, count, ncp);
+    if (count != ncp)
+        return;
+    size_t scalar = ff_utf8_decode_scalar(text, n, scalar_out, 4, count);
+    CHECK(scalar == count, "%s: scalar writer wrote %zu of %zu", what, scalar, count);
+    for (int l = 0; l < nlevels; l++) {
+        uint8_t *out;
+        size_t got = run(levels[l], text, n, width, count, &out);
+        size_t bad = count;
+        for (size_t k = 0; k < count && bad == count; k++)
+            if (unit(out, width, k) != want[k] || scalar_out[k] != want[k])
+                bad = k;
+        CHECK(got == count && bad == count, "%s: %s n=%zu width %d: wrote %zu of %zu, first wrong unit %zu",
+              what, ff_cpu_level_name(levels[l]), n, width, got, count, bad);
+        free(out);
+    }
+}
+
+/* Any bytes: every level stays in bounds. */
+static void check_any(const uint8_t *p, size_t n)
+{
+    uint32_t maxchar;
+    size_t count = ff_utf8_measure_at(FF_LEVEL_SCALAR, p, n, &maxchar);
+    for (int width = 1; width <= 4; width *= 2)
+        for (int l = 0; l < nlevels; l++) {
+            uint8_t *out;
+            run(levels[l], p, n, width, count, &out);
+            free(out);
+            /* A count smaller than the text has (a caller that measured wrong). */
+            run(levels[l], p, n, width, count / 2, &out);
+            free(out);
+        }
+}
+
+static void check_table(void)
+{
+    for (unsigned m = 0; m < 256; m++) {
+        uint64_t want = 0;
+        unsigned r = 0;
+        for (unsigned k = 0; k < 8; k++)
+            if (m >> k & 1)
+                want |= (uint64_t)k << (8 * r++);
+        CHECK(ff_transcode_pack[m] == want, "ff_transcode_pack[%u] = %016llx, want %016llx", m,
+              (unsigned long long)ff_transcode_pack[m], (unsigned long long)want);
+    }
+}
+
+/* Text from the pools in `mix` (a bit set), ncp code points. */
+static void fill(uint32_t *out, size_t ncp, unsigned mix)
+{
+    int pools[POOLS], np = 0;
+    for (int q = 0; q < POOLS; q++)
+        if (mix >> q & 1)
+            pools[np++] = q;
+    for (size_t k = 0; k < ncp; k++)
+        out[k] = pick(pools[rng() % (uint64_t)np]);
+}
+
+static void check_random(void)
+{
+    static const unsigned mixes[] = {
+        1u << POOL_LATIN1, 1u << POOL_TWO, 1u << POOL_THREE, 1u << POOL_FOUR,
+        1u << POOL_ASCII | 1u << POOL_LATIN1, 1u << POOL_ASCII | 1u << POOL_TWO,
+        1u << POOL_ASCII | 1u << POOL_THREE, 1u << POOL_ASCII | 1u << POOL_FOUR,
+        (1u << POOLS) - 1, (1u << POOLS) - 2,
+    };
+    char what[64];
+    for (size_t m = 0; m < sizeof mixes / sizeof mixes[0]; m++) {
+        for (size_t ncp = 0; ncp <= 300; ncp++) {
+            fill(cps, ncp, mixes[m]);
+            snprintf(what, sizeof what, "random mix %zu", m);
+            check_valid(cps, ncp, what);
+        }
+        fill(cps, 65536, mixes[m]);
+        snprintf(what, sizeof what, "random mix %zu, 64K", m);
+        check_valid(cps, 65536, what);
+    }
+}
+
+/* One character, and a run of 5, of each length at every offset 0..130 of
+ * 140 bytes of ASCII: across every 16-, 32- and 64-byte edge. */
+static void check_edges(void)
+{
+    static const uint32_t samples[] = {0x80, 0xFF, 0x100, 0x7FF, 0x800, 0x4E2D, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF};
+    for (size_t s = 0; s < sizeof samples / sizeof samples[0]; s++)
+        for (size_t run_len = 1; run_len <= 5; run_len += 4)
+            for (size_t at = 0; at <= 130; at++) {
+                size_t ncp = 140;
+                for (size_t k = 0; k < ncp; k++)
+                    cps[k] = 'a' + (uint32_t)(k % 26);
+                for (size_t k = at; k < at + run_len && k < ncp; k++)
+                    cps[k] = samples[s];
+                check_valid(cps, ncp, "edges");
+                /* The text cut right after the character(s). */
+                check_valid(cps, at + run_len, "edges, cut");
+            }
+}
+
+static void check_invalid(void)
+{
+    uint8_t buf[400];
+    for (int round = 0; round < 3000; round++) {
+        size_t n = (size_t)(rng() % sizeof buf);
+        for (size_t k = 0; k < n; k++)
+            buf[k] = (uint8_t)rng();
+        check_any(buf, n);
+    }
+    for (int round = 0; round < 3000; round++) {
+        size_t ncp = (size_t)(rng() % 90);
+        fill(cps, ncp, (1u << POOLS) - 1);
+        size_t n = 0;
+        for (size_t k = 0; k < ncp; k++)
+            n += encode(cps[k], text + n);
+        if (n == 0)
+            continue;
+        size_t at = (size_t)(rng() % n);
+        static const uint8_t bad[] = {0x80, 0xBF, 0xC0, 0xE0, 0xED, 0xF0, 0xF4, 0xF8, 0xFF, 'a'};
+        text[at] = bad[rng() % sizeof bad];
+        check_any(text, n);
+        check_any(text, at + 1); /* cut inside or right after the change */
+    }
+}
+
+int main(void)
+{
+    int best = ff_cpu_level();
+    levels[nlevels++] = FF_LEVEL_SCALAR;
+    for (int l = FF_LEVEL_SSE2; l <= FF_LEVEL_AVX2; l++)
+        if (best != FF_LEVEL_NEON && best >= l)
+            levels[nlevels++] = l;
+    if (best == FF_LEVEL_NEON)
+        levels[nlevels++] = FF_LEVEL_NEON;
+    check_table();
+    check_random();
+    check_edges();
+    check_invalid();
+    printf("{\"levels\": [");
+    for (int l = 0; l < nlevels; l++)
+        printf("%s\"%s\"", l ? ", " : "", ff_cpu_level_name(levels[l]));
+    printf("], \"kernels\": [");
+    for (int l = 0; l < nlevels; l++)
+        printf("%s\"%s\"", l ? ", " : "", ff_utf8_decode_kernel_name(levels[l]));
+    printf("], \"checks\": %lu, \"errors\": %lu}\n", checks, errors);
+    return errors ? 1 : 0;
+}

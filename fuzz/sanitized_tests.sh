@@ -11,27 +11,12 @@ CLANG="${CLANG:-$(command -v clang-14 || command -v clang)}"
 ASAN_RUNTIME="$("$CLANG" -print-file-name=libclang_rt.asan-x86_64.so)"
 OUT=build/sanitized
 
-python3 -m venv "$OUT/venv"
-"$OUT/venv/bin/python" -m pip install -q --upgrade pip
-# The test extra's requirements, read from pyproject.toml, and the build tools;
-# fastframe itself comes from the sanitized build below, through PYTHONPATH.
-"$OUT/venv/bin/python" - > "$OUT/requirements.txt" <<'PY'
-import tomllib
-with open("pyproject.toml", "rb") as f:
-    print("\n".join(tomllib.load(f)["project"]["optional-dependencies"]["test"]))
-PY
-"$OUT/venv/bin/python" -m pip install -q -r "$OUT/requirements.txt" Cython 'setuptools>=77'
-
-rm -rf "$OUT/src" && cp -r src "$OUT/src" && cp setup.py pyproject.toml README.md LICENSE "$OUT/"
-(
-    cd "$OUT"
-    rm -f src/fastframe/*.so src/fastframe/*.c
-    # Recoverable UBSan checks (no -fno-sanitize-recover), so that the
-    # suppressions file applies; halt_on_error below still stops at the first.
-    CC="$CLANG" LDSHARED="$CLANG -shared" FASTFRAME_DEBUG_BUILD=1 FASTFRAME_REQUIRE_EXTENSIONS=1 \
-        CFLAGS="-fsanitize=address,undefined" LDFLAGS="-fsanitize=address,undefined" \
-        venv/bin/python setup.py -q build_ext --inplace > build.log 2>&1 || { cat build.log; exit 1; }
-)
+source fuzz/_build.sh
+test_venv "$OUT"
+# Recoverable UBSan checks (no -fno-sanitize-recover), so that the
+# suppressions file applies; halt_on_error below still stops at the first.
+build_in_place "$OUT" CC="$CLANG" LDSHARED="$CLANG -shared" FASTFRAME_DEBUG_BUILD=1 \
+    CFLAGS="-fsanitize=address,undefined" LDFLAGS="-fsanitize=address,undefined"
 
 # PYTHONMALLOC=malloc: every Python object comes from malloc, where ASan sees
 # it. No leak check: the interpreter keeps objects alive until exit by design.

@@ -22,24 +22,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=build/valgrind
 
-python3 -m venv "$OUT/venv"
-"$OUT/venv/bin/python" -m pip install -q --upgrade pip
-# The test extra's requirements, read from pyproject.toml, and the build tools;
-# fastframe itself comes from the build below, through PYTHONPATH.
-"$OUT/venv/bin/python" - > "$OUT/requirements.txt" <<'PY'
-import tomllib
-with open("pyproject.toml", "rb") as f:
-    print("\n".join(tomllib.load(f)["project"]["optional-dependencies"]["test"]))
-PY
-"$OUT/venv/bin/python" -m pip install -q -r "$OUT/requirements.txt" Cython 'setuptools>=77'
-
-rm -rf "$OUT/src" && cp -r src "$OUT/src" && cp setup.py pyproject.toml README.md LICENSE "$OUT/"
-(
-    cd "$OUT"
-    rm -f src/fastframe/*.so src/fastframe/*.c
-    FASTFRAME_DEBUG_BUILD=1 FASTFRAME_REQUIRE_EXTENSIONS=1 \
-        venv/bin/python setup.py -q build_ext --inplace > build.log 2>&1 || { cat build.log; exit 1; }
-)
+source fuzz/_build.sh
+test_venv "$OUT"
+build_in_place "$OUT" FASTFRAME_DEBUG_BUILD=1
 
 if [ "$#" -eq 0 ]; then
     # Hostile input first: the catalogue, the parser's rule table and the
@@ -54,17 +39,25 @@ PYTHONPATH="$PWD/$OUT/src" "$OUT/venv/bin/python" -c \
     "$PWD/$OUT/src"
 rm -f "$OUT"/memcheck.*.log
 status=0
+# The tests run in one pytest-xdist worker per core, each under memcheck
+# (its log: memcheck.<pid>.log); the pytest that hands them out runs natively.
+cat > "$OUT/memcheck-python" <<EOF
+#!/bin/sh
+exec valgrind --tool=memcheck --leak-check=no --track-origins=yes --num-callers=40 \\
+    --suppressions="$PWD/fuzz/valgrind.supp" --log-file="$PWD/$OUT/memcheck.%p.log" "$PWD/$OUT/venv/bin/python" "\$@"
+EOF
+chmod +x "$OUT/memcheck-python"
 # --capture=sys leaves file descriptor 2 alone, for valgrind's report.
 PYTHONPATH="$PWD/$OUT/src" PYTHONMALLOC=malloc \
-    valgrind --tool=memcheck --leak-check=no --track-origins=yes --num-callers=40 --suppressions=fuzz/valgrind.supp \
-    --log-file="$OUT/memcheck.%p.log" \
-    "$OUT/venv/bin/python" -m pytest -q -p no:cacheprovider --capture=sys --backend cython "$@" || status=$?
-grep -h "ERROR SUMMARY" "$OUT"/memcheck.*.log
+    "$OUT/venv/bin/python" -m pytest -q -p no:cacheprovider --capture=sys --backend cython \
+    --tx "$(nproc)*popen//python=$PWD/$OUT/memcheck-python" --dist load "$@" || status=$?
+# A worker stopped at the end of the run writes no summary; its errors are in its log all the same.
+grep -h "ERROR SUMMARY" "$OUT"/memcheck.*.log || true
 python3 - "$OUT"/memcheck.*.log <<'PY' || status=1
 import re, sys
 from collections import Counter
 
-OURS = re.compile(r"fastframe|_frames\.c|_parser\.c|_messages\.c|_mask\.c|_utf8\.c|ff_[a-z]+\.h")
+OURS = re.compile(r"fastframe|_frames\.c|_parser\.c|_messages\.c|_mask\.c|_utf8\.c|_relay\.c|ff_[a-z0-9_]+\.h")
 MEMORY = ("Invalid read", "Invalid write", "Invalid free", "Mismatched free", "overlap", "Syscall param")
 bad, cpython = [], Counter()
 for path in sys.argv[1:]:

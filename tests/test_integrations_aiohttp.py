@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from support.encoder import encode_frame
 from support.integration import PatchCheck, run_fresh
-from support.rfc import BINARY, CONTINUATION, PING, TEXT
+from support.rfc import BINARY, CLOSE, CONTINUATION, PING, TEXT
 from support.strategies import byte_mutations, encode_specs, keys, mutated_specs, texts, valid_specs
 
 aiohttp = pytest.importorskip("aiohttp")
@@ -255,6 +255,108 @@ def test_handle_frame_override_sees_every_frame(patched: type) -> None:
     loop.close()
     assert seen == [(True, TEXT, b"hi", 0), (True, BINARY, b"\x00", 1)]
     assert not queue._buffer
+
+
+def _deflated(payload: bytes) -> bytes:
+    """``payload`` as one permessage-deflate message body (RFC 7692 §7.2.1)."""
+    compressor = zlib.compressobj(wbits=-15)
+    return (compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+def _plain_frames(key: bytes | None) -> bytes:
+    return encode_frame(TEXT, b"plain", key=key) + encode_frame(BINARY, b"\x00\x01", key=key)
+
+
+def _state_streams(key: bytes | None) -> dict[str, bytes]:
+    """Streams whose control frames come after data frames read in different ways.
+
+    aiohttp's parser reports with each frame the fin bit and compression of
+    the last data frame header it read (RFC 6455 §5.4, RFC 7692 §6): a
+    control frame after data frames fastframe reads must see what aiohttp's
+    own reading would have left.
+    """
+    body = _deflated(b"compressed message")
+    compressed = encode_frame(TEXT, body[:3], fin=False, rsv1=True, key=key) + encode_frame(
+        CONTINUATION, body[3:], key=key
+    )
+    fragmented = encode_frame(BINARY, b"frag", fin=False, key=key) + encode_frame(CONTINUATION, b"ment", key=key)
+    ping = encode_frame(PING, b"p", key=key)
+    return {
+        "plain first": _plain_frames(key) + ping,
+        "empty ping, empty text": encode_frame(PING, key=key) + encode_frame(TEXT, key=key) + ping,
+        "after compressed": compressed + _plain_frames(key) + ping,
+        "after fragmented": fragmented + ping + _plain_frames(key) + ping,
+        "plain, compressed, plain": _plain_frames(key) + ping + compressed + ping + _plain_frames(key) + ping,
+    }
+
+
+def _chunkings(stream: bytes) -> list[list[bytes]]:
+    return [[stream], [stream[i : i + 1] for i in range(len(stream))], cut(stream, [3, len(stream) - 2])]
+
+
+@pytest.mark.parametrize("key", [None, b"abcd"], ids=["client", "server"])
+@pytest.mark.parametrize("decode_text", [False, True])
+def test_close_frame_error_reports_aiohttp_state(patched: type, key: bytes | None, decode_text: bool) -> None:
+    # An empty ping, an empty text frame, then a close frame with a 1-byte
+    # payload (§5.5.1): aiohttp's error names the fin bit of the text frame.
+    stream = encode_frame(PING, key=key) + encode_frame(TEXT, key=key) + encode_frame(CLOSE, b"\x00", key=key)
+    opts = {"max_msg_size": 0, "compress": False, "decode_text": decode_text, "limit": 1, "drain": False}
+    for chunks in _chunkings(stream):
+        expected = run_reader(ORIGINAL_READER, chunks, **opts)
+        assert expected[-1][1][2].startswith("Invalid close frame: True 8 ")
+        assert run_reader(patched, chunks, **opts) == expected
+
+
+@pytest.mark.parametrize("key", [None, b"abcd"], ids=["client", "server"])
+@pytest.mark.parametrize("before", ["compressed", "fragmented", "plain"])
+def test_close_frame_after_messages_same_as_aiohttp(patched: type, key: bytes | None, before: str) -> None:
+    # A message aiohttp reads itself, plain frames fastframe reads, then a close frame aiohttp refuses.
+    body = _deflated(b"compressed message")
+    first = {
+        "compressed": encode_frame(TEXT, body[:3], fin=False, rsv1=True, key=key)
+        + encode_frame(CONTINUATION, body[3:], key=key),
+        "fragmented": encode_frame(TEXT, b"frag", fin=False, key=key) + encode_frame(CONTINUATION, b"ment", key=key),
+        "plain": encode_frame(BINARY, b"one", key=key),
+    }[before]
+    stream = first + _plain_frames(key) + encode_frame(CLOSE, b"\x03", key=key)
+    for decode_text in (False, True):
+        opts = {"max_msg_size": 0, "compress": True, "decode_text": decode_text, "limit": 2**16, "drain": True}
+        for chunks in _chunkings(stream):
+            expected = run_reader(ORIGINAL_READER, chunks, **opts)
+            assert expected[-1][1][2].startswith("Invalid close frame: True 8")
+            assert run_reader(patched, chunks, **opts) == expected
+
+
+def _recorded_frames(reader_cls: type, chunks: list[bytes]) -> list[Any]:
+    """Every ``_handle_frame`` call of a reader whose subclass overrides it, as aiohttp's tests do."""
+    seen: list[Any] = []
+
+    class Recording(reader_cls):  # type: ignore[misc,valid-type]
+        def _handle_frame(self, fin: bool, opcode: int, payload: Any, compressed: int) -> None:
+            seen.append((fin, opcode, type(payload).__name__, bytes(payload), compressed))
+
+    loop = asyncio.new_event_loop()
+    try:
+        queue = aiohttp_reader.WebSocketDataQueue(_Protocol(), 2**16, loop=loop)
+        reader = Recording(queue, 0, True, True)
+        for chunk in chunks:
+            assert reader.feed_data(chunk) == (False, b"")
+        assert queue.exception() is None
+        assert not queue._buffer
+    finally:
+        loop.close()
+    return seen
+
+
+@pytest.mark.parametrize("key", [None, b"abcd"], ids=["client", "server"])
+@pytest.mark.parametrize("name", list(_state_streams(None)))
+def test_handle_frame_override_sees_aiohttp_state(patched: type, key: bytes | None, name: str) -> None:
+    # Each call's (fin, opcode, payload, compressed), control frames' too.
+    stream = _state_streams(key)[name]
+    for chunks in _chunkings(stream):
+        expected = _recorded_frames(ORIGINAL_READER, chunks)
+        assert [call[1] for call in expected].count(PING) >= 1
+        assert _recorded_frames(patched, chunks) == expected
 
 
 def test_patch_unpatch_restores_the_original_objects(backend: Any) -> None:

@@ -110,14 +110,25 @@ def relay_frames_strategy(draw: Any) -> list[tuple[bytes, Any]]:
     return frames
 
 
-def relay_expected(frames: list[tuple[bytes, Any]], max_size: int, decode_text: bool) -> list[Any]:
-    """Each frame as the relay must deliver it when the stream comes in one piece."""
+def relay_expected(
+    frames: list[tuple[bytes, Any]], max_size: int, decode_text: bool, *, in_step: bool = False
+) -> list[Any]:
+    """Each frame as the relay must deliver it when the stream comes in one piece.
+
+    The first frame the relay may take, and the first after any other data
+    frame the library reads, goes to the library: its parser's state is
+    then what each frame the relay takes would leave.  ``in_step``: as if
+    the library's parser were always in that state.
+    """
     expected: list[Any] = []
     fragmented = False
+    synced = in_step
     for encoded, spec in frames:
         payload, opcode = spec["payload"], spec["opcode"]
         simple = spec["fin"] and not spec["rsv1"] and not spec["rsv2"] and opcode in (TEXT, BINARY)
         simple = simple and not fragmented and not (max_size and len(payload) >= max_size)
+        # Such a frame leaves the library's parser in step, whatever its payload.
+        whole = simple
         if simple and opcode == TEXT and decode_text:
             try:
                 text: Any = payload.decode("utf-8")
@@ -125,6 +136,7 @@ def relay_expected(frames: list[tuple[bytes, Any]], max_size: int, decode_text: 
                 simple = False
         if opcode < 8:
             fragmented = not spec["fin"]
+            synced, simple = whole or in_step, simple and synced
         if not simple:
             expected.append(("library", encoded))
         elif opcode == BINARY:
@@ -181,7 +193,9 @@ def test_relay_any_chunking(backend, frames, sizes, limit):
     """Cut anywhere, every frame arrives once, in order: whole from the relay, or exactly its bytes to the library.
 
     A frame the relay may take and that arrives within one piece is the
-    relay's; one cut across pieces may go either way.
+    relay's once the library's parser is in step (it last read such a
+    frame), and the library's before; one cut across pieces may go either
+    way.  The relay takes a frame only when the library's parser is in step.
     """
     data = b"".join(encoded for encoded, _spec in frames)
     chunks = list(cut(data, sizes))
@@ -189,16 +203,37 @@ def test_relay_any_chunking(backend, frames, sizes, limit):
     for chunk in chunks:
         offset += len(chunk)
         bounds.add(offset)
-    expected = relay_expected(frames, 0, True)
+    # Each frame as the relay delivers it once the library's parser is in step.
+    wants = relay_expected(frames, 0, True, in_step=True)
+    # The frames whose header leaves the library's parser in step: those, UTF-8 aside.
+    wholes = [want[0] == "relayed" for want in relay_expected(frames, 0, False, in_step=True)]
     got = run_relay(backend, chunks, max_size=0, decode_text=True, limit=limit)
-    assert len(got) == len(expected)
+    assert len(got) == len(frames)
+    # How the last data frame was read: None (none yet), "relayed", "sync" (one that
+    # leaves the library in step, whole, handed to the library), "cut" (one of those cut
+    # across pieces, handed to the library), "other" (any other data frame).
+    last = None
     start = 0
-    for event, want, (encoded, _spec) in zip(got, expected, frames):
+    for event, want, whole, (encoded, spec) in zip(got, wants, wholes, frames):
         end = start + len(encoded)
-        if want[0] == "library" or not any(start < b < end for b in bounds):
+        was_cut = any(start < b < end for b in bounds)
+        take = want[0] == "relayed"
+        if event[0] == "relayed":
             assert event == want
+            # The library's parser last read a frame the relay may take: its state is what one leaves.
+            assert last in ("relayed", "sync", "cut")
         else:
-            assert event in (want, ("library", encoded))
+            assert event == ("library", encoded)
+            if take and not was_cut:
+                # Handed over whole only to bring the library's parser in step.
+                assert last in (None, "other", "cut")
+        if spec["opcode"] < 8:
+            if event[0] == "relayed":
+                last = "relayed"
+            elif whole:
+                last = "cut" if was_cut else "sync"
+            else:
+                last = "other"
         start = end
 
 
@@ -215,10 +250,11 @@ def test_relay_own_handle_frame(backend):
     reader = Subclass(events, queue)
     kinds = (Record, BINARY_KIND, TextRecord, TEXT_KIND, RELAY_OVERHEAD, True)
     relay = relay_class(backend)(reader, queue, library_feed, LibraryReader._handle_frame, print, kinds, 0)
-    ping = peer_frame(True, PING, b"p")
-    relay.feed(peer_frame(False, BINARY, b"masked") + peer_frame(True, TEXT, "é".encode()) + ping)
+    first, ping = peer_frame(True, BINARY, b"first"), peer_frame(True, PING, b"p")
+    relay.feed(first + peer_frame(False, BINARY, b"masked") + peer_frame(True, TEXT, "é".encode()) + ping)
     assert calls == [(True, BINARY, bytearray, b"masked", 0), (True, TEXT, bytes, "é".encode(), 0)]
-    assert events == [("library", ping)]
+    # The first goes to the library's parser, which calls the hook itself (not played here).
+    assert events == [("library", first), ("library", ping)]
 
 
 def test_relay_reader_gone(backend):

@@ -69,6 +69,7 @@ cdef enum:
     RELAY_HEADER = 1  # a header cut short at the end of the bytes
     RELAY_FULL = 2  # the queue is over its limit
     RELAY_LIBRARY = 3  # a frame for the library's own parser
+    RELAY_SYNC = 4  # a frame the relay would deliver, for the library's parser (_synced)
 
 
 # The docstring opens with the signature and "--": inspect.signature() reads
@@ -96,6 +97,15 @@ cdef class FrameRelay:
     ``_handle_frame`` (a subclass, a test), each such frame goes to
     ``reader._handle_frame(True, opcode, payload, 0)`` instead, its payload
     a ``bytearray`` if it was masked, as the library's parser passes it.
+
+    The library's parser keeps state from the last data frame header it
+    read, which it reports with every frame after it, control frames too
+    (aiohttp's ``_frame_fin`` and ``_compressed``, passed to
+    ``_handle_frame`` and named in its errors).  So the first frame the
+    relay could deliver, and the first after any other data frame the
+    library reads, goes to the library's parser instead; the state it then
+    holds is the one each frame the relay delivers would leave (a whole
+    text frame of invalid UTF-8 it is handed leaves that state too).
 
     Flow control is the library's: before each frame, if ``queue._size`` is
     over ``queue._limit``, the rest of the bytes are kept and
@@ -126,6 +136,10 @@ cdef class FrameRelay:
     cdef bytes _head  # the start of a header the library's parser has, the rest to come
     cdef uint64_t _left  # bytes of the frame the library's parser is reading, still to come
     cdef bint _fragmented  # a fragmented message in progress: its frames are the library's
+    # The library's parser holds the state a whole plain data frame leaves
+    # (aiohttp: _frame_fin True, _compressed FALSE), so a frame the relay
+    # delivers leaves it unchanged.
+    cdef bint _synced
     cdef bint _stalled  # stall(True) was the last call
 
     def __init__(self, reader, queue, library_feed, library_handle, stall, tuple kinds, max_size):
@@ -142,6 +156,7 @@ cdef class FrameRelay:
         self._head = b""
         self._left = 0
         self._fragmented = False
+        self._synced = False
         self._stalled = False
 
     def feed(self, bytes data not None):
@@ -192,6 +207,10 @@ cdef class FrameRelay:
                 self._head = data[pos:]
                 self._library_feed(reader, self._head)
                 return
+            if why == RELAY_SYNC:
+                self._left = extent
+                self._synced = True
+                continue
             self._hand_on(data[pos], extent)
 
     cdef void _keep(self, bytes rest) except *:
@@ -202,7 +221,9 @@ cdef class FrameRelay:
     cdef void _hand_on(self, uint8_t first, uint64_t extent) noexcept:
         """The next ``extent`` bytes are a frame for the library's parser, its first byte ``first``."""
         if first & 0x0F < 8:
+            # Its header changes the library's parser's state, whatever comes of it.
             self._fragmented = not (first & 0x80)
+            self._synced = False
         self._left = extent
 
     cdef void _hand_on_header(self, bytes data) except *:
@@ -257,6 +278,9 @@ cdef class FrameRelay:
                 return pos
             if (self._max_size and length >= self._max_size) or length > <uint64_t>(n - pos - <Py_ssize_t>h.size):
                 return pos
+            if not self._synced:
+                why[0] = RELAY_SYNC
+                return pos
             p = base + pos + h.size
             if handle is not None:
                 if h.masked:
@@ -280,7 +304,9 @@ cdef class FrameRelay:
                 record = _record(self._text_cls, self._text_kind, payload)
             else:
                 if not ff_utf8_is_valid(p, <size_t>length):
-                    return pos  # the library raises its own error
+                    # The library raises its own error, its parser in step after this header.
+                    why[0] = RELAY_SYNC
+                    return pos
                 record = _record(self._text_cls, self._text_kind, ff_str_from_valid_utf8(p, <Py_ssize_t>length))
             put(record, <Py_ssize_t>length)
             size += <Py_ssize_t>length + self._overhead

@@ -21,7 +21,7 @@ _new_record = tuple.__new__
 
 
 # Why FrameRelay._relay stopped.
-_DONE, _HEADER, _FULL, _LIBRARY = range(4)
+_DONE, _HEADER, _FULL, _LIBRARY, _SYNC = range(5)
 #: The extent of a frame whose length the library refuses: all that follows is the library's.
 _ALL = 2**64 - 1
 
@@ -45,6 +45,15 @@ class FrameRelay:
     ``_handle_frame`` (a subclass, a test), each such frame goes to
     ``reader._handle_frame(True, opcode, payload, 0)`` instead, its payload
     a ``bytearray`` if it was masked, as the library's parser passes it.
+
+    The library's parser keeps state from the last data frame header it
+    read, which it reports with every frame after it, control frames too
+    (aiohttp's ``_frame_fin`` and ``_compressed``, passed to
+    ``_handle_frame`` and named in its errors).  So the first frame the
+    relay could deliver, and the first after any other data frame the
+    library reads, goes to the library's parser instead; the state it then
+    holds is the one each frame the relay delivers would leave (a whole
+    text frame of invalid UTF-8 it is handed leaves that state too).
 
     Flow control is the library's: before each frame, if ``queue._size`` is
     over ``queue._limit``, the rest of the bytes are kept and
@@ -85,6 +94,10 @@ class FrameRelay:
         self._head = b""  # the start of a header the library's parser has, the rest to come
         self._left = 0  # bytes of the frame the library's parser is reading, still to come
         self._fragmented = False  # a fragmented message in progress: its frames are the library's
+        # The library's parser holds the state a whole plain data frame
+        # leaves (aiohttp: _frame_fin True, _compressed FALSE), so a frame
+        # the relay delivers leaves it unchanged.
+        self._synced = False
         self._stalled = False  # stall(True) was the last call
 
     def feed(self, data: bytes) -> None:
@@ -136,6 +149,10 @@ class FrameRelay:
                 self._head = data[pos:]
                 self._library_feed(reader, self._head)
                 return
+            if why == _SYNC:
+                self._left = extent
+                self._synced = True
+                continue
             self._hand_on(data[pos], extent)
 
     def _keep(self, rest: bytes) -> None:
@@ -146,7 +163,9 @@ class FrameRelay:
     def _hand_on(self, first: int, extent: int) -> None:
         """The next ``extent`` bytes are a frame for the library's parser, its first byte ``first``."""
         if first & 0x0F < 8:
+            # Its header changes the library's parser's state, whatever comes of it.
             self._fragmented = not first & 0x80
+            self._synced = False
         self._left = extent
 
     def _hand_on_header(self, data: bytes) -> None:
@@ -186,6 +205,8 @@ class FrameRelay:
             start = pos + size_of_header
             if (self._max_size and length >= self._max_size) or length > n - start:
                 return pos, _LIBRARY, size_of_header + length
+            if not self._synced:
+                return pos, _SYNC, size_of_header + length
             body = data[start : start + length]
             if handle is not None:
                 handle(True, opcode, bytearray(apply_mask(body, mask)) if mask is not None else body, 0)
@@ -199,7 +220,8 @@ class FrameRelay:
                 try:
                     text = payload.decode("utf-8")
                 except UnicodeDecodeError:
-                    return pos, _LIBRARY, size_of_header + length  # the library raises its own error
+                    # The library raises its own error, its parser in step after this header.
+                    return pos, _SYNC, size_of_header + length
                 record = _new_record(self._text_cls, (self._text_kind, text, ""))
             else:
                 record = _new_record(self._text_cls, (self._text_kind, payload, ""))

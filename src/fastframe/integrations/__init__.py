@@ -19,6 +19,7 @@ import importlib.util
 import pkgutil
 from types import ModuleType
 
+from . import _patching
 from ._patching import IntegrationError
 
 __all__ = ["LIBRARIES", "IntegrationError", "patch", "unpatch", "is_patched", "installed"]
@@ -43,7 +44,11 @@ def patch(*libraries: str) -> tuple[str, ...]:
 
     With no names, the installed libraries whose integration has
     ``PATCHED_BY_DEFAULT`` set: those its benchmarks show faster than the
-    library alone.  An integration without it is patched only by name.
+    library alone.  An integration without it is patched only by name.  On
+    the pure backend (no compiled modules), nothing is patched by default:
+    the pure twins are there to run everywhere, and a library's own C code
+    (aiohttp's reader, websockets' and tornado's masks) is faster than them;
+    a library named explicitly is still patched.
 
     Patching is idempotent and thread-safe, and takes effect whether a
     library was imported before or after the call.
@@ -60,6 +65,8 @@ def patch(*libraries: str) -> tuple[str, ...]:
             not supported; nothing of it is patched.  With no names, an
             installed library at an unsupported version raises too.
     """
+    if not libraries and _patching.api().name != "cython":
+        return ()
     names = libraries or tuple(library for library in installed() if _module(library).PATCHED_BY_DEFAULT)
     modules = [_module(library) for library in names]
     return tuple(library for library, module in zip(names, modules) if module.patch())

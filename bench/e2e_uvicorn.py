@@ -218,8 +218,13 @@ def serve(
 
     library = IMPLEMENTATIONS[implementation]
     if patched:
-        # What a deployment does: one line in its entry point, every installed library it supports.
-        fastframe.patch()
+        # What a deployment does: one line in its entry point, every installed
+        # library it supports; on the pure backend, which patches nothing by
+        # default, the library is named.
+        if fastframe.BACKEND == "python":
+            fastframe.patch(library)
+        else:
+            fastframe.patch()
         if not fastframe.integrations.is_patched(library):
             raise RuntimeError(f"fastframe.patch() did not patch {library}")
     import uvicorn

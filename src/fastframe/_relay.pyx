@@ -280,12 +280,20 @@ cdef class FrameRelay:
             cap = self._got + need
         if <uint64_t>(cap - self._got) > self._want:
             cap = self._got + <Py_ssize_t>self._want
-        if self._body == NULL:
-            first = PyBytes_FromStringAndSize(NULL, cap)
-            Py_INCREF(first)
-            self._body = <PyObject *>first
-        else:
-            _PyBytes_Resize(&self._body, cap)
+        try:
+            if self._body == NULL:
+                first = PyBytes_FromStringAndSize(NULL, cap)
+                Py_INCREF(first)
+                self._body = <PyObject *>first
+            else:
+                _PyBytes_Resize(&self._body, cap)
+        except MemoryError:
+            # The frame is dropped whole (a failed resize has freed the body): no later byte lands in a stale buffer.
+            Py_XDECREF(self._body)
+            self._body = NULL
+            self._want = 0
+            self._got = self._cap = 0
+            raise
         self._cap = cap
         return 0
 

@@ -11,6 +11,9 @@ the messages left in the queue unread:
   ``FrameRelay``), so patched and unpatched read this one alike.
 * ``aiohttp reader 64KiB masked, second``: the same frame after a small one
   (fed in the untimed setup), as every frame but a connection's first is read.
+* ``aiohttp reader 4MiB masked in 64KiB reads, second``: one masked 4 MiB binary
+  frame (a file transfer) fed 64 KiB at a time, after a small one as above: the
+  frame spans reads, as every large one does.
 * ``aiohttp reader 1000 tokens``: a client reads unmasked text frames of 5-30 bytes
   in mixed scripts (AI token streaming), decoded to ``str``.
 
@@ -65,13 +68,14 @@ def run(
     request: pytest.FixtureRequest,
     impl: str,
     group: str,
-    data: bytes,
+    data: bytes | list[bytes],
     expected: list[Any],
     first: bytes = b"",
 ) -> None:
     """Check that ``impl`` queues ``expected`` from ``data``, then benchmark it.
 
-    ``first``: frames fed to each fresh reader before ``data``, outside the timed region.
+    ``data``: one buffer, or the reads fed one after the other.  ``first``:
+    frames fed to each fresh reader before ``data``, outside the timed region.
     """
     queue_cls = peer("aiohttp._websocket.reader", "WebSocketDataQueue")
     cls = reader_class(impl)
@@ -84,14 +88,25 @@ def run(
             queue._buffer.clear()
         return reader, queue
 
+    reads = data if isinstance(data, list) else [data]
     reader, queue = setup()
-    assert reader.feed_data(data) == (False, b""), f"{impl} failed: {queue.exception()!r}"
+    for read in reads:
+        assert reader.feed_data(read) == (False, b""), f"{impl} failed: {queue.exception()!r}"
     assert [message.data for message, _size in queue._buffer] == expected, f"{impl} read the frames wrongly"
     benchmark.group = group
     benchmark.extra_info["impl"] = impl
     benchmark.extra_info["frames"] = len(expected)
     benchmark.extra_info["bytes"] = sum(len(item) for item in expected)
-    run_fresh(benchmark, request.config, lambda state: state[0].feed_data(data), setup)
+    if isinstance(data, bytes):
+        run_fresh(benchmark, request.config, lambda state: state[0].feed_data(data), setup)
+        return
+
+    def feed_all(state: Any) -> None:
+        feed = state[0].feed_data
+        for read in reads:
+            feed(read)
+
+    run_fresh(benchmark, request.config, feed_all, setup)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -117,6 +132,16 @@ def test_64k_masked_frame_second(benchmark: Any, request: pytest.FixtureRequest,
     data = encode_frame(OP_BINARY, payload, mask=MASK)
     first = encode_frame(OP_BINARY, bytes(16), mask=MASK)
     run(benchmark, request, impl, "aiohttp reader 64KiB masked, second", data, [payload], first)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_4m_masked_frame_in_64k_reads(benchmark: Any, request: pytest.FixtureRequest, impl: str) -> None:
+    """A server reads one masked 4 MiB binary frame 64 KiB at a time, after a 16-byte one."""
+    payload = random_bytes(4 * 1024 * 1024)
+    data = encode_frame(OP_BINARY, payload, mask=MASK)
+    reads = [data[i : i + 64 * 1024] for i in range(0, len(data), 64 * 1024)]
+    first = encode_frame(OP_BINARY, bytes(16), mask=MASK)
+    run(benchmark, request, impl, "aiohttp reader 4MiB masked in 64KiB reads, second", reads, [payload], first)
 
 
 @pytest.mark.parametrize("impl", IMPLS)

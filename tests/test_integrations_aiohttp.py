@@ -327,7 +327,7 @@ def test_close_frame_after_messages_same_as_aiohttp(patched: type, key: bytes | 
             assert run_reader(patched, chunks, **opts) == expected
 
 
-def _recorded_frames(reader_cls: type, chunks: list[bytes]) -> list[Any]:
+def _recorded_frames(reader_cls: type, chunks: list[bytes], max_msg_size: int = 0) -> list[Any]:
     """Every ``_handle_frame`` call of a reader whose subclass overrides it, as aiohttp's tests do."""
     seen: list[Any] = []
 
@@ -338,7 +338,7 @@ def _recorded_frames(reader_cls: type, chunks: list[bytes]) -> list[Any]:
     loop = asyncio.new_event_loop()
     try:
         queue = aiohttp_reader.WebSocketDataQueue(_Protocol(), 2**16, loop=loop)
-        reader = Recording(queue, 0, True, True)
+        reader = Recording(queue, max_msg_size, True, True)
         for chunk in chunks:
             assert reader.feed_data(chunk) == (False, b"")
         assert queue.exception() is None
@@ -357,6 +357,55 @@ def test_handle_frame_override_sees_aiohttp_state(patched: type, key: bytes | No
         expected = _recorded_frames(ORIGINAL_READER, chunks)
         assert [call[1] for call in expected].count(PING) >= 1
         assert _recorded_frames(patched, chunks) == expected
+
+
+def _split_streams(key: bytes | None) -> dict[str, bytes]:
+    """Streams whose second frame's payload spans many reads (the first brings aiohttp's parser in step)."""
+    first = encode_frame(BINARY, b"first", key=key)
+    ping, close = encode_frame(PING, b"p", key=key), encode_frame(CLOSE, b"\x03\xe8", key=key)
+    big = bytes(range(256)) * 4096 + b"end"
+    text = "aé€😀" * 20000
+    return {
+        "binary": first + encode_frame(BINARY, big, key=key) + ping + encode_frame(TEXT, b"next", key=key) + close,
+        "text": first + encode_frame(TEXT, text.encode(), key=key) + ping + first,
+        "invalid": first + encode_frame(TEXT, text.encode()[:-1] + b"\xc3" + b"x" * 70000, key=key) + first,
+        "fresh": encode_frame(BINARY, big, key=key) + encode_frame(BINARY, big[:70000], key=key) + close,
+    }
+
+
+@pytest.mark.parametrize("key", [None, b"abcd"], ids=["client", "server"])
+@pytest.mark.parametrize("name", list(_split_streams(None)))
+@pytest.mark.parametrize("read", [65536, 4093])
+def test_frames_spanning_reads_same_as_aiohttp(patched: type, key: bytes | None, name: str, read: int) -> None:
+    # A large frame read a piece at a time: the same messages, sizes, stalls and errors.
+    stream = _split_streams(key)[name]
+    chunks = [stream[i : i + read] for i in range(0, len(stream), read)]
+    for opts in (
+        dict(max_msg_size=0, compress=False, decode_text=True, limit=2**16, drain=True),
+        dict(max_msg_size=4 * 1024 * 1024, compress=True, decode_text=False, limit=1, drain=False),
+        dict(max_msg_size=0, compress=False, decode_text=True, limit=300, drain=False),
+    ):
+        expected = run_reader(ORIGINAL_READER, chunks, **opts)
+        if name == "invalid" and opts["decode_text"]:
+            assert expected[-1][1] == ("WebSocketError", 1007, "Invalid UTF-8 text message")
+        assert run_reader(patched, chunks, **opts) == expected
+
+
+@pytest.mark.parametrize("key", [None, b"abcd"], ids=["client", "server"])
+@pytest.mark.parametrize(("max_msg_size", "read"), [(0, 1), (2**18, 1), (2**18, 5), (0, 700)])
+def test_handle_frame_override_sees_frames_spanning_reads(
+    patched: type, key: bytes | None, max_msg_size: int, read: int
+) -> None:
+    # aiohttp passes a bytearray once it folds more than 1024 pieces: the types must match too.
+    first = encode_frame(BINARY, b"first", key=key)
+    frame = encode_frame(BINARY, bytes(range(251)) * 8, key=key)
+    stream = first + frame + encode_frame(PING, b"p", key=key)
+    chunks = [first + frame[:20]] + [frame[i : i + read] for i in range(20, len(frame), read)]
+    chunks.append(encode_frame(PING, b"p", key=key))
+    assert b"".join(chunks) == stream
+    expected = _recorded_frames(ORIGINAL_READER, chunks, max_msg_size)
+    assert len(expected) == 3
+    assert _recorded_frames(patched, chunks, max_msg_size) == expected
 
 
 def test_patch_unpatch_restores_the_original_objects(backend: Any) -> None:

@@ -111,22 +111,35 @@ def relay_frames_strategy(draw: Any) -> list[tuple[bytes, Any]]:
 
 
 def relay_expected(
-    frames: list[tuple[bytes, Any]], max_size: int, decode_text: bool, *, in_step: bool = False
+    frames: list[tuple[bytes, Any]],
+    max_size: int,
+    decode_text: bool,
+    *,
+    in_step: bool = False,
+    header_cut: list[bool] | None = None,
 ) -> list[Any]:
-    """Each frame as the relay must deliver it when the stream comes in one piece.
+    """Each frame as the relay must deliver it, however its payload is cut.
 
     The first frame the relay may take, and the first after any other data
     frame the library reads, goes to the library: its parser's state is
     then what each frame the relay takes would leave.  ``in_step``: as if
-    the library's parser were always in that state.
+    the library's parser were always in that state.  ``header_cut``: for
+    each frame, whether its header is cut across pieces: the library's
+    parser then reads that frame (from its first bytes), and the relay no
+    longer counts on its state.
     """
     expected: list[Any] = []
     fragmented = False
     synced = in_step
-    for encoded, spec in frames:
+    for i, (encoded, spec) in enumerate(frames):
         payload, opcode = spec["payload"], spec["opcode"]
         simple = spec["fin"] and not spec["rsv1"] and not spec["rsv2"] and opcode in (TEXT, BINARY)
         simple = simple and not fragmented and not (max_size and len(payload) >= max_size)
+        if header_cut is not None and header_cut[i]:
+            if opcode < 8:
+                fragmented, synced = not spec["fin"], in_step
+            expected.append(("library", encoded))
+            continue
         # Such a frame leaves the library's parser in step, whatever its payload.
         whole = simple
         if simple and opcode == TEXT and decode_text:
@@ -183,58 +196,125 @@ def test_relay_whole_stream(backend, decode_text, frames, max_size, limit):
     assert got == relay_expected(frames, max_size, decode_text)
 
 
-@PROPERTY
-@given(
-    frames=relay_frames_strategy(),
-    sizes=st.lists(st.integers(0, 60), max_size=12),
-    limit=st.sampled_from((0, 300, 1 << 30)),
-)
-def test_relay_any_chunking(backend, frames, sizes, limit):
-    """Cut anywhere, every frame arrives once, in order: whole from the relay, or exactly its bytes to the library.
-
-    A frame the relay may take and that arrives within one piece is the
-    relay's once the library's parser is in step (it last read such a
-    frame), and the library's before; one cut across pieces may go either
-    way.  The relay takes a frame only when the library's parser is in step.
-    """
-    data = b"".join(encoded for encoded, _spec in frames)
-    chunks = list(cut(data, sizes))
+def header_cuts(frames: list[tuple[bytes, Any]], chunks: list[bytes]) -> list[bool]:
+    """For each frame, whether a boundary between ``chunks`` falls inside its header."""
     bounds, offset = set(), 0
     for chunk in chunks:
         offset += len(chunk)
         bounds.add(offset)
-    # Each frame as the relay delivers it once the library's parser is in step.
-    wants = relay_expected(frames, 0, True, in_step=True)
-    # The frames whose header leaves the library's parser in step: those, UTF-8 aside.
-    wholes = [want[0] == "relayed" for want in relay_expected(frames, 0, False, in_step=True)]
-    got = run_relay(backend, chunks, max_size=0, decode_text=True, limit=limit)
-    assert len(got) == len(frames)
-    # How the last data frame was read: None (none yet), "relayed", "sync" (one that
-    # leaves the library in step, whole, handed to the library), "cut" (one of those cut
-    # across pieces, handed to the library), "other" (any other data frame).
-    last = None
-    start = 0
-    for event, want, whole, (encoded, spec) in zip(got, wants, wholes, frames):
-        end = start + len(encoded)
-        was_cut = any(start < b < end for b in bounds)
-        take = want[0] == "relayed"
-        if event[0] == "relayed":
-            assert event == want
-            # The library's parser last read a frame the relay may take: its state is what one leaves.
-            assert last in ("relayed", "sync", "cut")
+    cuts, start = [], 0
+    for encoded, _spec in frames:
+        header = ref_parse_header(encoded)
+        assert header is not None
+        cuts.append(any(start < b < start + header[8] for b in bounds))
+        start += len(encoded)
+    return cuts
+
+
+@pytest.mark.parametrize("decode_text", [True, False])
+@PROPERTY
+@given(
+    frames=relay_frames_strategy(),
+    sizes=st.lists(st.integers(0, 60), max_size=12),
+    max_size=st.sampled_from((0, 30, 150)),
+    limit=st.sampled_from((0, 300, 1 << 30)),
+)
+def test_relay_any_chunking(backend, decode_text, frames, sizes, max_size, limit):
+    """Cut anywhere, every frame arrives once, in order, as when fed at once: a frame the relay
+    may take and whose payload spans pieces is still the relay's; one whose header is cut is the library's."""
+    data = b"".join(encoded for encoded, _spec in frames)
+    chunks = list(cut(data, sizes))
+    got = run_relay(backend, chunks, max_size=max_size, decode_text=decode_text, limit=limit)
+    assert got == relay_expected(frames, max_size, decode_text, header_cut=header_cuts(frames, chunks))
+
+
+def run_chunks(backend: Any, chunks: list[bytes], *, max_size: int = 0, decode_text: bool = True) -> list[Any]:
+    return run_relay(backend, chunks, max_size=max_size, decode_text=decode_text, limit=1 << 30)
+
+
+@pytest.mark.parametrize("client", [True, False], ids=["unmasked", "masked"])
+def test_relay_large_frame_in_64k_reads(backend, client):
+    """A 1 MiB binary frame read 64 KiB at a time is the relay's, whole and unmasked, its size that of the payload."""
+    first = peer_frame(client, BINARY, b"first")
+    payload = bytes(range(256)) * 4096 + b"tail"
+    big = peer_frame(client, BINARY, payload, key=b"\x01\x80\xfe\x37")
+    stream = first + big + peer_frame(client, TEXT, b"after")
+    chunks = [stream[i : i + 65536] for i in range(0, len(stream), 65536)]
+    got = run_chunks(backend, chunks)
+    assert got == [
+        ("library", first),
+        ("relayed", Record, (BINARY_KIND, payload, ""), len(payload)),
+        ("relayed", TextRecord, (TEXT_KIND, "after", ""), 5),
+    ]
+
+
+def test_relay_every_split_point(backend):
+    """A small masked text frame cut at each point, inside its UTF-8 sequences too: the relay's, header cut aside."""
+    text = "aé€😀z" * 3
+    first = peer_frame(False, BINARY, b"first")
+    frame = peer_frame(False, TEXT, text.encode(), key=b"\x9a\x01\x55\xc3")
+    header_size = 6
+    for point in range(1, len(frame)):
+        got = run_chunks(backend, [first + frame[:point], frame[point:]])
+        if point < header_size:
+            want: Any = ("library", frame)
         else:
-            assert event == ("library", encoded)
-            if take and not was_cut:
-                # Handed over whole only to bring the library's parser in step.
-                assert last in (None, "other", "cut")
-        if spec["opcode"] < 8:
-            if event[0] == "relayed":
-                last = "relayed"
-            elif whole:
-                last = "cut" if was_cut else "sync"
-            else:
-                last = "other"
-        start = end
+            want = ("relayed", TextRecord, (TEXT_KIND, text, ""), len(text.encode()))
+        assert got == [("library", first), want], point
+    # One byte at a time, every key phase in turn.
+    got = run_chunks(
+        backend, [first + frame[:header_size]] + [frame[i : i + 1] for i in range(header_size, len(frame))]
+    )
+    assert got == [("library", first), ("relayed", TextRecord, (TEXT_KIND, text, ""), len(text.encode()))]
+
+
+@pytest.mark.parametrize("client", [True, False], ids=["unmasked", "masked"])
+def test_relay_split_invalid_utf8_goes_to_library_as_sent(backend, client):
+    """A split text frame of invalid UTF-8 goes to the library's parser exactly as it came, masked as it was."""
+    first = peer_frame(client, BINARY, b"first")
+    frame = peer_frame(client, TEXT, "é".encode() * 50 + b"\xc3" + b"ok" * 40, key=b"\x10\x20\x30\x40")
+    after = peer_frame(client, BINARY, b"after")
+    got = run_chunks(backend, [first + frame[:60], frame[60:] + after])
+    assert got == [("library", first), ("library", frame), ("relayed", Record, (BINARY_KIND, b"after", ""), 5)]
+    # Without decoding it is the relay's, as bytes.
+    got = run_chunks(backend, [first + frame[:60], frame[60:]], decode_text=False)
+    payload = "é".encode() * 50 + b"\xc3" + b"ok" * 40
+    assert got == [("library", first), ("relayed", TextRecord, (TEXT_KIND, payload, ""), len(payload))]
+
+
+def test_relay_split_frame_then_control_and_more_frames(backend):
+    """The end of a split frame, control frames and whole frames in one piece: each in order, each by its reader."""
+    first = peer_frame(False, BINARY, b"first")
+    big = peer_frame(False, BINARY, b"\x00\xff" * 300)
+    ping, pong = peer_frame(False, PING, b"p"), peer_frame(False, PONG, b"")
+    text = peer_frame(False, TEXT, "né".encode())
+    split = first + big[:100]
+    got = run_chunks(backend, [split, big[100:500], big[500:] + ping + text + pong + first])
+    assert got == [
+        ("library", first),
+        ("relayed", Record, (BINARY_KIND, b"\x00\xff" * 300, ""), 600),
+        ("library", ping),
+        ("relayed", TextRecord, (TEXT_KIND, "né", ""), 3),
+        ("library", pong),
+        ("relayed", Record, (BINARY_KIND, b"first", ""), 5),
+    ]
+
+
+def test_relay_hostile_length_is_not_allocated(backend):
+    """A header announcing 2**62 bytes with no size limit: the relay holds only the bytes that came."""
+    first = peer_frame(False, BINARY, b"first")
+    header = bytes([0x82, 0xFF]) + (2**62).to_bytes(8, "big") + b"\x00\x00\x00\x00"
+    events: list[Any] = []
+    queue = RelayQueue(events, 1 << 30)
+    reader = LibraryReader(events, queue)
+    kinds = (Record, BINARY_KIND, TextRecord, TEXT_KIND, RELAY_OVERHEAD, True)
+    relay = relay_class(backend)(reader, queue, library_feed, LibraryReader._handle_frame, print, kinds, 0)
+    relay.feed(first + header + b"x" * 1000)
+    for _ in range(64):
+        relay.feed(b"y" * 4096)
+    # Still collecting: nothing after the first frame reached either the queue or the library.
+    assert events == [("library", first)]
+    assert reader.buffer == b""
 
 
 def test_relay_own_handle_frame(backend):
@@ -255,6 +335,38 @@ def test_relay_own_handle_frame(backend):
     assert calls == [(True, BINARY, bytearray, b"masked", 0), (True, TEXT, bytes, "é".encode(), 0)]
     # The first goes to the library's parser, which calls the hook itself (not played here).
     assert events == [("library", first), ("library", ping)]
+
+
+@pytest.mark.parametrize(
+    ("client", "max_size", "step", "kind"),
+    [
+        (False, 0, 7, bytearray),  # masked: unmasked in place
+        (True, 0, 7, bytes),
+        (True, 0, 1, bytes),  # no limit: pieces are never folded
+        (True, 1 << 18, 7, bytes),  # 1024 pieces allowed; fewer came
+        (True, 1 << 18, 1, bytearray),  # more than 1024 pieces: folded into a bytearray
+    ],
+)
+def test_relay_own_handle_frame_split(backend, client, max_size, step, kind):
+    """A reader with its own _handle_frame gets a split frame whole, of the type the library's parser passes."""
+    calls: list[Any] = []
+
+    class Subclass(LibraryReader):
+        def _handle_frame(self, fin, opcode, payload, compressed):
+            calls.append((fin, opcode, type(payload), bytes(payload), compressed))
+
+    events: list[Any] = []
+    queue = RelayQueue(events, 1 << 30)
+    reader = Subclass(events, queue)
+    kinds = (Record, BINARY_KIND, TextRecord, TEXT_KIND, RELAY_OVERHEAD, True)
+    relay = relay_class(backend)(reader, queue, library_feed, LibraryReader._handle_frame, print, kinds, max_size)
+    first = peer_frame(client, BINARY, b"first")
+    payload = bytes(range(251)) * 8
+    frame = peer_frame(client, BINARY, payload)
+    relay.feed(first + frame[:20])
+    for i in range(20, len(frame), step):
+        relay.feed(frame[i : i + step])
+    assert calls == [(True, BINARY, kind, payload, 0)]
 
 
 def test_relay_reader_gone(backend):

@@ -10,10 +10,11 @@ the library's code.  Not part of the public API.
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_FromStringAndSize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.object cimport PyTypeObject
-from cpython.ref cimport Py_INCREF
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_SET_ITEM
 from libc.stdint cimport uint8_t, uint64_t
+from libc.string cimport memcpy
 
 from ._ckernels cimport (
     FF_HEADER_BAD_LENGTH, FF_HEADER_NEED_MORE, FF_HEADER_OK, ff_header, ff_mask, ff_parse_header,
@@ -28,6 +29,8 @@ cdef extern from "Python.h":
     # Returns a new reference, which Cython takes over.
     object PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems)
     void PyObject_GC_UnTrack(object op)
+    # Grows a bytes object only this code holds (refcount 1); on failure frees it and sets NULL.
+    int _PyBytes_Resize(PyObject **pv, Py_ssize_t newsize) except -1
 
 cdef extern from *:
     """
@@ -70,6 +73,7 @@ cdef enum:
     RELAY_FULL = 2  # the queue is over its limit
     RELAY_LIBRARY = 3  # a frame for the library's own parser
     RELAY_SYNC = 4  # a frame the relay would deliver, for the library's parser (_synced)
+    RELAY_COLLECT = 5  # a frame the relay delivers, its payload not all there yet
 
 
 # The docstring opens with the signature and "--": inspect.signature() reads
@@ -88,7 +92,12 @@ cdef class FrameRelay:
     the library's own parser, which checks it and raises its own errors:
     control frames, fragmented messages (§5.4), compressed or reserved bits
     (§5.2), frames of ``max_size`` bytes or more, invalid UTF-8 (§8.1), a
-    frame not all there yet, a header cut short.  A frame it delivers
+    header cut short.  A frame it delivers whose payload is not all in one
+    :meth:`feed` it collects as the rest arrives, unmasking each piece with
+    its key phase and growing its buffer with the bytes that came, never to
+    the announced length, and delivers it when whole; if it is text of
+    invalid UTF-8, the library's parser is handed that frame's bytes as
+    they came (header, payload masked again).  A frame it delivers
     becomes ``cls((kind, data, ""))`` and ``queue.feed_data(record,
     len(payload))``, with ``(binary_cls, binary_kind, text_cls, text_kind,
     overhead, decode_text) = kinds`` (text as ``str`` when ``decode_text``,
@@ -96,7 +105,9 @@ cdef class FrameRelay:
     size.  When the reader's class or the reader itself has its own
     ``_handle_frame`` (a subclass, a test), each such frame goes to
     ``reader._handle_frame(True, opcode, payload, 0)`` instead, its payload
-    a ``bytearray`` if it was masked, as the library's parser passes it.
+    a ``bytearray`` if it was masked, or (aiohttp folding its pieces) if
+    ``max_size`` is set and it came in more than ``max(1024, max_size //
+    256)`` pieces before the last, as the library's parser passes it.
 
     The library's parser keeps state from the last data frame header it
     read, which it reports with every frame after it, control frames too
@@ -107,7 +118,8 @@ cdef class FrameRelay:
     holds is the one each frame the relay delivers would leave (a whole
     text frame of invalid UTF-8 it is handed leaves that state too).
 
-    Flow control is the library's: before each frame, if ``queue._size`` is
+    Flow control is the library's: before each frame (never within one:
+    nothing is queued while a frame arrives), if ``queue._size`` is
     over ``queue._limit``, the rest of the bytes are kept and
     ``stall(True)`` is called; the library then feeds ``b""`` when the
     queue has drained, and the next feed calls ``stall(False)`` first.
@@ -141,6 +153,22 @@ cdef class FrameRelay:
     # delivers leaves it unchanged.
     cdef bint _synced
     cdef bint _stalled  # stall(True) was the last call
+    # A frame the relay delivers, its payload still arriving (_want bytes
+    # more): a bytes object only the relay holds (NULL before its first
+    # byte), grown in place as bytes arrive (the announced length may be a
+    # lie), _got of its _cap bytes unmasked payload.
+    cdef PyObject *_body
+    cdef Py_ssize_t _got, _cap
+    cdef uint64_t _want  # its payload bytes still to come
+    cdef bytes _frame_head  # its header
+    cdef int _frame_opcode
+    cdef bint _frame_masked
+    cdef uint8_t _frame_mask[4]
+    cdef Py_ssize_t _pieces  # the pieces of its payload that came before the last, as the library counts them
+
+    def __dealloc__(self):
+        Py_XDECREF(self._body)
+        self._body = NULL
 
     def __init__(self, reader, queue, library_feed, library_handle, stall, tuple kinds, max_size):
         self._reader = ref(reader)
@@ -158,6 +186,7 @@ cdef class FrameRelay:
         self._fragmented = False
         self._synced = False
         self._stalled = False
+        self._want = 0
 
     def feed(self, bytes data not None):
         """Read ``data``, the next bytes of the connection (``b""`` to resume after a stall)."""
@@ -184,6 +213,9 @@ cdef class FrameRelay:
         if "_handle_frame" in getattr(reader, "__dict__", ()) or type(reader)._handle_frame is not self._library_handle:
             handle = reader._handle_frame
         while pos < n:
+            if self._want:
+                pos = self._collect(reader, data, pos, handle)
+                continue
             if self._left:
                 # The frame in progress is the library's: its bytes go to its
                 # parser, which would stall first on a full queue, as here.
@@ -211,7 +243,115 @@ cdef class FrameRelay:
                 self._left = extent
                 self._synced = True
                 continue
+            if why == RELAY_COLLECT:
+                pos = self._begin(data, pos)
+                continue
             self._hand_on(data[pos], extent)
+
+    cdef Py_ssize_t _begin(self, bytes data, Py_ssize_t pos) except -1:
+        """Keep the frame at ``data[pos:]``, its payload not all there; returns where its payload starts."""
+        cdef ff_header h
+        if ff_parse_header(<const uint8_t *>PyBytes_AS_STRING(data) + pos, <size_t>(PyBytes_GET_SIZE(data) - pos),
+                           &h) != FF_HEADER_OK:
+            raise AssertionError("a frame to collect with no whole header")
+        self._frame_head = data[pos:pos + <Py_ssize_t>h.size]
+        self._frame_opcode = h.opcode
+        self._frame_masked = h.masked
+        if h.masked:
+            self._frame_mask[0] = h.mask[0]
+            self._frame_mask[1] = h.mask[1]
+            self._frame_mask[2] = h.mask[2]
+            self._frame_mask[3] = h.mask[3]
+        self._want = h.length
+        self._got = 0
+        self._cap = 0
+        self._pieces = 0
+        return pos + <Py_ssize_t>h.size
+
+    cdef int _grow(self, Py_ssize_t need) except -1:
+        """Room in the body for ``need`` more bytes (1 or more): doubled, at most to the whole
+        payload, so a hostile length costs no more than twice the bytes that came."""
+        cdef Py_ssize_t cap
+        cdef object first
+        if self._got + need <= self._cap:
+            return 0
+        cap = self._cap * 2 if self._cap < (<Py_ssize_t>1 << 61) else self._got + need
+        if cap < self._got + need:
+            cap = self._got + need
+        if <uint64_t>(cap - self._got) > self._want:
+            cap = self._got + <Py_ssize_t>self._want
+        try:
+            if self._body == NULL:
+                first = PyBytes_FromStringAndSize(NULL, cap)
+                Py_INCREF(first)
+                self._body = <PyObject *>first
+            else:
+                _PyBytes_Resize(&self._body, cap)
+        except MemoryError:
+            # The frame is dropped whole (a failed resize has freed the body): no later byte lands in a stale buffer.
+            Py_XDECREF(self._body)
+            self._body = NULL
+            self._want = 0
+            self._got = self._cap = 0
+            raise
+        self._cap = cap
+        return 0
+
+    cdef Py_ssize_t _collect(self, object reader, bytes data, Py_ssize_t pos, object handle) except -1:
+        """Add the next bytes of the frame being collected; deliver it when whole.  Returns where it stopped."""
+        cdef Py_ssize_t take = PyBytes_GET_SIZE(data) - pos
+        cdef const uint8_t *src = <const uint8_t *>PyBytes_AS_STRING(data) + pos
+        cdef uint8_t *dst
+        cdef object body
+        if <uint64_t>take > self._want:
+            take = <Py_ssize_t>self._want
+        self._grow(take)
+        dst = <uint8_t *>PyBytes_AS_STRING(<object>self._body) + self._got
+        if self._frame_masked:
+            # The key phase is the piece's place in the payload (RFC 6455 §5.3).
+            ff_mask(dst, src, <size_t>take, self._frame_mask, <size_t>self._got)
+        else:
+            memcpy(dst, src, <size_t>take)
+        self._got += take
+        self._want -= <uint64_t>take
+        if self._want:
+            if take:
+                self._pieces += 1
+            return pos + take
+        body = <object>self._body
+        Py_XDECREF(self._body)
+        self._body = NULL
+        self._deliver(reader, body, handle)
+        return pos + take
+
+    cdef int _deliver(self, object reader, bytes body, object handle) except -1:
+        """Deliver the collected frame, its unmasked payload ``body``, as a whole one."""
+        cdef Py_ssize_t length = PyBytes_GET_SIZE(body)
+        cdef uint8_t *p = <uint8_t *>PyBytes_AS_STRING(body)
+        cdef object record
+        cdef bint folded
+        if handle is not None:
+            # The library's parser passes a bytearray when it masked in place or folded the pieces.
+            folded = self._max_size != 0 and <uint64_t>self._pieces > max(<uint64_t>1024, self._max_size // 256)
+            if self._frame_masked or folded:
+                handle(True, self._frame_opcode, PyByteArray_FromStringAndSize(<const char *>p, length), 0)
+            else:
+                handle(True, self._frame_opcode, body, 0)
+            return 0
+        if self._frame_opcode == 2:
+            record = _record(self._binary_cls, self._binary_kind, body)
+        elif not self._decode_text:
+            record = _record(self._text_cls, self._text_kind, body)
+        else:
+            if not ff_utf8_is_valid(p, <size_t>length):
+                # The library raises its own error from the frame's own bytes.
+                if self._frame_masked:
+                    ff_mask(p, p, <size_t>length, self._frame_mask, 0)
+                self._library_feed(reader, self._frame_head + body)
+                return 0
+            record = _record(self._text_cls, self._text_kind, ff_str_from_valid_utf8(p, length))
+        self._queue.feed_data(record, length)
+        return 0
 
     cdef void _keep(self, bytes rest) except *:
         self._pending = rest
@@ -276,10 +416,13 @@ cdef class FrameRelay:
             extent[0] = h.size + length
             if not deliver or not h.fin or h.rsv1 or h.rsv2 or h.rsv3 or (h.opcode != 1 and h.opcode != 2):
                 return pos
-            if (self._max_size and length >= self._max_size) or length > <uint64_t>(n - pos - <Py_ssize_t>h.size):
+            if self._max_size and length >= self._max_size:
                 return pos
             if not self._synced:
                 why[0] = RELAY_SYNC
+                return pos
+            if length > <uint64_t>(n - pos - <Py_ssize_t>h.size):
+                why[0] = RELAY_COLLECT
                 return pos
             p = base + pos + h.size
             if handle is not None:

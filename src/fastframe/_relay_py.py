@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Optional
 
-from ._mask_py import apply_mask
+from ._mask_py import apply_mask, mask_inplace
 
 __all__ = ["FrameRelay", "read_data_frames"]
 
@@ -21,7 +21,7 @@ _new_record = tuple.__new__
 
 
 # Why FrameRelay._relay stopped.
-_DONE, _HEADER, _FULL, _LIBRARY, _SYNC = range(5)
+_DONE, _HEADER, _FULL, _LIBRARY, _SYNC, _COLLECT = range(6)
 #: The extent of a frame whose length the library refuses: all that follows is the library's.
 _ALL = 2**64 - 1
 
@@ -36,7 +36,12 @@ class FrameRelay:
     the library's own parser, which checks it and raises its own errors:
     control frames, fragmented messages (§5.4), compressed or reserved bits
     (§5.2), frames of ``max_size`` bytes or more, invalid UTF-8 (§8.1), a
-    frame not all there yet, a header cut short.  A frame it delivers
+    header cut short.  A frame it delivers whose payload is not all in one
+    :meth:`feed` it collects as the rest arrives, unmasking each piece with
+    its key phase and growing its buffer with the bytes that came, never to
+    the announced length, and delivers it when whole; if it is text of
+    invalid UTF-8, the library's parser is handed that frame's bytes as
+    they came (header, payload masked again).  A frame it delivers
     becomes ``cls((kind, data, ""))`` and ``queue.feed_data(record,
     len(payload))``, with ``(binary_cls, binary_kind, text_cls, text_kind,
     overhead, decode_text) = kinds`` (text as ``str`` when ``decode_text``,
@@ -44,7 +49,9 @@ class FrameRelay:
     size.  When the reader's class or the reader itself has its own
     ``_handle_frame`` (a subclass, a test), each such frame goes to
     ``reader._handle_frame(True, opcode, payload, 0)`` instead, its payload
-    a ``bytearray`` if it was masked, as the library's parser passes it.
+    a ``bytearray`` if it was masked, or (aiohttp folding its pieces) if
+    ``max_size`` is set and it came in more than ``max(1024, max_size //
+    256)`` pieces before the last, as the library's parser passes it.
 
     The library's parser keeps state from the last data frame header it
     read, which it reports with every frame after it, control frames too
@@ -55,7 +62,8 @@ class FrameRelay:
     holds is the one each frame the relay delivers would leave (a whole
     text frame of invalid UTF-8 it is handed leaves that state too).
 
-    Flow control is the library's: before each frame, if ``queue._size`` is
+    Flow control is the library's: before each frame (never within one:
+    nothing is queued while a frame arrives), if ``queue._size`` is
     over ``queue._limit``, the rest of the bytes are kept and
     ``stall(True)`` is called; the library then feeds ``b""`` when the
     queue has drained, and the next feed calls ``stall(False)`` first.
@@ -99,6 +107,11 @@ class FrameRelay:
         # the relay delivers leaves it unchanged.
         self._synced = False
         self._stalled = False  # stall(True) was the last call
+        # A frame the relay delivers, its payload still arriving: what came, unmasked (None: no such frame).
+        self._body: Optional[bytearray] = None
+        self._want = 0  # its payload bytes still to come
+        self._frame: tuple[bytes, int, Optional[bytes]] = (b"", 0, None)  # its header, opcode and mask
+        self._pieces = 0  # the pieces of its payload that came before the last, as the library counts them
 
     def feed(self, data: bytes) -> None:
         """Read ``data``, the next bytes of the connection (``b""`` to resume after a stall)."""
@@ -125,6 +138,9 @@ class FrameRelay:
             handle = reader._handle_frame
         pos = 0
         while pos < n:
+            if self._body is not None:
+                pos = self._collect(reader, data, pos, handle)
+                continue
             left = self._left
             if left:
                 # The frame in progress is the library's: its bytes go to its
@@ -153,7 +169,66 @@ class FrameRelay:
                 self._left = extent
                 self._synced = True
                 continue
+            if why == _COLLECT:
+                pos = self._begin(data, pos)
+                continue
             self._hand_on(data[pos], extent)
+
+    def _begin(self, data: bytes, pos: int) -> int:
+        """Keep the frame at ``data[pos:]``, its payload not all there; returns where its payload starts."""
+        header = _header(data, pos)
+        assert header is not None
+        size, length, mask = header
+        assert length is not None
+        self._frame = (data[pos : pos + size], data[pos] & 0x0F, mask)
+        # Grown as the payload arrives: the announced length may be a lie.
+        self._body = bytearray()
+        self._want = length
+        self._pieces = 0
+        return pos + size
+
+    def _collect(self, reader: Any, data: bytes, pos: int, handle: Any) -> int:
+        """Add the next bytes of the frame being collected; deliver it when whole.  Returns where it stopped."""
+        body = self._body
+        assert body is not None
+        take = min(self._want, len(data) - pos)
+        piece = bytearray(data[pos : pos + take])
+        mask = self._frame[2]
+        if mask is not None:
+            # The key phase is the piece's place in the payload (RFC 6455 §5.3).
+            mask_inplace(piece, mask, len(body))
+        body += piece
+        self._want -= take
+        if self._want:
+            if take:
+                self._pieces += 1
+            return pos + take
+        self._body = None
+        self._deliver(reader, body, handle)
+        return pos + take
+
+    def _deliver(self, reader: Any, body: bytearray, handle: Any) -> None:
+        """Deliver the collected frame, its unmasked payload ``body``, as a whole one."""
+        header, opcode, mask = self._frame
+        if handle is not None:
+            # The library's parser passes a bytearray when it masked in place or folded the pieces.
+            folded = self._max_size and self._pieces > max(1024, self._max_size // 256)
+            handle(True, opcode, body if mask is not None or folded else bytes(body), 0)
+            return
+        payload = bytes(body)
+        if opcode == 2:
+            record = _new_record(self._binary_cls, (self._binary_kind, payload, ""))
+        elif self._decode_text:
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                # The library raises its own error from the frame's own bytes.
+                self._library_feed(reader, header + (apply_mask(payload, mask) if mask is not None else payload))
+                return
+            record = _new_record(self._text_cls, (self._text_kind, text, ""))
+        else:
+            record = _new_record(self._text_cls, (self._text_kind, payload, ""))
+        self._queue.feed_data(record, len(payload))
 
     def _keep(self, rest: bytes) -> None:
         self._pending = rest
@@ -203,10 +278,12 @@ class FrameRelay:
             if not deliver or first & 0xF0 != 0x80 or opcode not in (1, 2):
                 return pos, _LIBRARY, size_of_header + length
             start = pos + size_of_header
-            if (self._max_size and length >= self._max_size) or length > n - start:
+            if self._max_size and length >= self._max_size:
                 return pos, _LIBRARY, size_of_header + length
             if not self._synced:
                 return pos, _SYNC, size_of_header + length
+            if length > n - start:
+                return pos, _COLLECT, 0
             body = data[start : start + length]
             if handle is not None:
                 handle(True, opcode, bytearray(apply_mask(body, mask)) if mask is not None else body, 0)

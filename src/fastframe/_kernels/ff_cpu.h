@@ -47,6 +47,70 @@
 #endif
 #endif
 
+/* The target of the AVX-512 kernels.  Built with FF_EMULATE_AVX512 (by the
+ * C check programs in tests/c, never by the extension modules), the _mm512_*
+ * intrinsics and mask types come from SIMDe's portable implementations
+ * (Debian's libsimde-dev), the kernels are compiled for AVX2, and the
+ * dispatcher reports AVX-512 on any AVX2 CPU: the AVX-512 kernels then run,
+ * slowly but with their exact semantics, on CPUs that lack AVX-512, which is
+ * how they are tested on such machines. */
+#if defined(FF_EMULATE_AVX512) && defined(FF_HAVE_AVX)
+/* Only the AVX-512 names: the other levels' kernels keep the compiler's own
+ * intrinsics. */
+#define SIMDE_X86_AVX512F_ENABLE_NATIVE_ALIASES
+#define SIMDE_X86_AVX512BW_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#define __m512i simde__m512i
+#define __mmask64 simde__mmask64
+#define FF_TARGET_AVX512 FF_TARGET("avx2")
+/* The two intrinsics the kernels use that SIMDe (0.7) lacks, from their
+ * definitions in Intel's intrinsics guide. */
+static inline __m512i ff_emu_maskz_loadu_epi8(__mmask64 k, const void *p)
+{
+    uint8_t v[64] = {0};
+    for (int i = 0; i < 64; i++)
+        if ((k >> i) & 1)  /* masked-off bytes are never read, as on the CPU */
+            v[i] = ((const uint8_t *)p)[i];
+    return _mm512_loadu_si512(v);
+}
+/* Per 128-bit lane: the lanes of a (high) and b (low) concatenated, shifted
+ * right by `shift` bytes, the low 16 bytes kept. */
+static inline __m512i ff_emu_alignr_epi8(__m512i a, __m512i b, int shift)
+{
+    uint8_t va[64], vb[64], r[64];
+    _mm512_storeu_si512(va, a);
+    _mm512_storeu_si512(vb, b);
+    for (int lane = 0; lane < 64; lane += 16)
+        for (int i = 0; i < 16; i++) {
+            int j = i + shift;
+            r[lane + i] = j < 16 ? vb[lane + j] : j < 32 ? va[lane + j - 16] : 0;
+        }
+    return _mm512_loadu_si512(r);
+}
+static inline void ff_emu_mask_storeu_epi8(void *p, __mmask64 k, __m512i a)
+{
+    uint8_t v[64];
+    _mm512_storeu_si512(v, a);
+    for (int i = 0; i < 64; i++)
+        if ((k >> i) & 1)  /* masked-off bytes are never written */
+            ((uint8_t *)p)[i] = v[i];
+}
+/* SIMDe's returns its own 256-bit type; the tails use the compiler's. */
+FF_TARGET("avx2") static inline __m256i ff_emu_castsi512_si256(__m512i a)
+{
+    uint8_t v[64];
+    _mm512_storeu_si512(v, a);
+    return _mm256_loadu_si256((const __m256i *)v);
+}
+#define _mm512_maskz_loadu_epi8(k, p) ff_emu_maskz_loadu_epi8((k), (p))
+#undef _mm512_castsi512_si256
+#define _mm512_castsi512_si256(a) ff_emu_castsi512_si256(a)
+#define _mm512_mask_storeu_epi8(p, k, a) ff_emu_mask_storeu_epi8((p), (k), (a))
+#define _mm512_alignr_epi8(a, b, shift) ff_emu_alignr_epi8((a), (b), (shift))
+#else
+#define FF_TARGET_AVX512 FF_TARGET("avx512f,avx512bw")
+#endif
+
 #ifdef FF_ARM64
 #include <arm_neon.h>
 #endif
@@ -121,6 +185,10 @@ static int ff_cpu_features(void)
     /* The AVX-512 kernels also use 256-bit AVX2 instructions for their tails. */
     if (os_ymm && avx2 && os_zmm && avx512f && avx512bw)
         features |= FF_CPU_AVX512;
+#ifdef FF_EMULATE_AVX512
+    if (os_ymm && avx2)
+        features |= FF_CPU_AVX512;
+#endif
 #endif
     return features;
 }

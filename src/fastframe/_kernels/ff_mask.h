@@ -175,7 +175,7 @@ static void ff_mask_avx2(uint8_t *dst, const uint8_t *src, size_t n, uint64_t ke
     ff_mask_words(dst + body, src + body, n - body, key);
 }
 
-FF_TARGET("avx512f,avx512bw")
+FF_TARGET_AVX512
 static void ff_mask_avx512(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
 {
     __m512i k = _mm512_set1_epi64((long long)key);

@@ -184,7 +184,7 @@ static size_t ff_unmask_utf8_avx2(uint8_t *dst, const uint8_t *src, size_t n, ui
 /* The structure of ff_utf8_simd_avx512 with the XOR and the store added.
  * Not run on the CPUs this was written on (no AVX-512); the C checks run it
  * where the CPU has it. */
-FF_TARGET("avx512f,avx512bw")
+FF_TARGET_AVX512
 static size_t ff_unmask_utf8_avx512(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
 {
     const __m512i prev_high = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ff_u8_prev_high));

@@ -164,7 +164,7 @@ static size_t ff_ascii_prefix_avx2(const uint8_t *p, size_t n)
     return i + ff_ascii_prefix_words(p + i, n - i);
 }
 
-FF_TARGET("avx512f,avx512bw")
+FF_TARGET_AVX512
 static size_t ff_ascii_prefix_avx512(const uint8_t *p, size_t n)
 {
     size_t i = 0;

@@ -300,7 +300,7 @@ static size_t ff_utf8_simd_avx2(const uint8_t *p, size_t n)
 #define FF_U8_LANES_BEFORE(in, prev, idx) _mm512_permutex2var_epi64((in), (idx), (prev))
 #define FF_U8_PREV512(in, before, N) _mm512_alignr_epi8((in), (before), 16 - (N))
 
-FF_TARGET("avx512f,avx512bw")
+FF_TARGET_AVX512
 static size_t ff_utf8_simd_avx512(const uint8_t *p, size_t n)
 {
     const __m512i prev_high = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ff_u8_prev_high));

@@ -58,24 +58,26 @@ KERNELS_DIR = Path(__file__).resolve().parents[1] / "src" / "fastframe" / "_kern
 
 
 @pytest.fixture(scope="session")
-def c_program(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """Build ``tests/c/<name>.c`` against this checkout's kernels: ``c_program(name) -> path``.
+def c_program(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Build ``tests/c/<name>.c`` against this checkout's kernels: ``c_program(name, *defines) -> path``.
 
+    Each ``define`` becomes a ``-D`` flag (``"FF_EMULATE_AVX512"``, say).
     Skips where no Unix C compiler is found (MSVC takes other flags; the
     kernels' x86 paths are the same code there).
     """
     compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")
-    built: dict[str, Path] = {}
+    built: dict[tuple[str, ...], Path] = {}
 
-    def build(name: str) -> Path:
+    def build(name: str, *defines: str) -> Path:
         if sys.platform == "win32" or not shutil.which(compiler[0]):
             pytest.skip("needs a Unix C compiler (cc, gcc or clang)")
-        if name not in built:
-            program = tmp_path_factory.mktemp("c") / name
+        key = (name, *defines)
+        if key not in built:
+            program = tmp_path_factory.mktemp("c") / "_".join(key)
             source = Path(__file__).parent / "c" / f"{name}.c"
-            command = [*compiler, "-O2", "-Wall", "-Werror", "-I", str(KERNELS_DIR), str(source), "-o", str(program)]
-            subprocess.run(command, check=True)
-            built[name] = program
-        return built[name]
+            flags = ["-O2", "-Wall", "-Werror", *(f"-D{define}" for define in defines), "-I", str(KERNELS_DIR)]
+            subprocess.run([*compiler, *flags, str(source), "-o", str(program)], check=True)
+            built[key] = program
+        return built[key]
 
     return build

@@ -5,9 +5,12 @@ header parsing/building and the dispatcher's ``FASTFRAME_SIMD`` caps against
 references written from RFC 6455 §5.2-5.3, RFC 3629 §4 and Unicode §3.9.  It
 runs here once per SIMD cap, and cross-compiled under qemu-user on arm64
 (the NEON kernel) and on s390x (a big-endian CPU), where the extension
-modules are never built on this machine.  The cross runs skip when the cross
-compiler or qemu is missing, unless ``FASTFRAME_REQUIRE_CROSS=1`` (set by
-``.ci/run``, which installs them).
+modules are never built on this machine, and once more built with
+``FF_EMULATE_AVX512``, where SIMDe computes the AVX-512 intrinsics in
+portable C so that the AVX-512 kernels run on CPUs without AVX-512.  The
+cross and emulated runs skip when the cross compiler, qemu or SIMDe is
+missing, unless ``FASTFRAME_REQUIRE_CROSS=1`` (set by ``.ci/run``, which
+installs them).
 
 ``tests/c/decode_checks.c`` checks the writers from UTF-8 to each PEP 393
 kind (``ff_transcode.h``) at every level this CPU runs, against the code
@@ -123,7 +126,7 @@ def _env(cap: Optional[str], **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def native_program(c_program: Callable[[str], Path]) -> Path:
+def native_program(c_program: Callable[..., Path]) -> Path:
     """kernel_checks.c built with this Python's C compiler."""
     return c_program("kernel_checks")
 
@@ -167,6 +170,36 @@ def test_kernels_on_other_architectures(
     assert result["big_endian"] is big_endian, result
     # The scalar cap must reach the portable path on that CPU too.
     assert _run([emulator, str(program)], "scalar")["mask_kernel"] == "scalar"
+
+
+#: Debian's libsimde-dev: SIMDe's portable implementations of the AVX-512 intrinsics.
+SIMDE_HEADER = "simde/x86/avx512.h"
+
+
+def _require_simde() -> None:
+    """Skip (fail under FASTFRAME_REQUIRE_CROSS) where the AVX-512 emulation cannot be built or run."""
+    if "avx2" not in _cpu_flags():
+        pytest.skip("the emulated AVX-512 kernels use AVX2 for their tails: needs an AVX2 CPU (Linux x86-64)")
+    if not any((Path(root) / SIMDE_HEADER).is_file() for root in ("/usr/include", "/usr/local/include")):
+        if os.environ.get("FASTFRAME_REQUIRE_CROSS", "") not in ("", "0"):
+            pytest.fail(f"FASTFRAME_REQUIRE_CROSS is set but {SIMDE_HEADER} is not installed")
+        pytest.skip(f"needs {SIMDE_HEADER} (Debian: libsimde-dev)")
+
+
+@pytest.mark.compiled
+def test_avx512_kernels_emulated(c_program: Callable[..., Path]) -> None:
+    """The AVX-512 kernels (masking, the ASCII scan, the UTF-8 validator and the fused unmask-and-validate
+    pass) agree with the references, run through SIMDe's portable AVX-512 on a CPU without it.
+
+    Built with FF_EMULATE_AVX512 (see ff_cpu.h), the kernels' own code runs
+    with every _mm512_* intrinsic computed in portable C, so lanes, masks,
+    carries across blocks and tails are checked exactly as on AVX-512
+    hardware; only their speed is not.  On a CPU that has AVX-512 this runs
+    the same checks a second way.
+    """
+    _require_simde()
+    result = _run([str(c_program("kernel_checks", "FF_EMULATE_AVX512"))])
+    assert (result["level"], result["mask_kernel"], result["utf8_kernel"]) == ("avx512",) * 3, result
 
 
 # --- the dispatcher as the compiled modules see it ---------------------------
@@ -321,7 +354,7 @@ def _run_decode_checks(command: list[str]) -> dict[str, object]:
 
 
 @pytest.mark.compiled
-def test_decode_writers_on_this_cpu(c_program: Callable[[str], Path]) -> None:
+def test_decode_writers_on_this_cpu(c_program: Callable[..., Path]) -> None:
     """The writers from UTF-8 to each PEP 393 kind, at every level this CPU runs, give the code points the
     text was encoded from, stay in bounds on invalid bytes, and the SIMD ones run where the CPU has them
     (AVX2, and SSE4.1 at the SSE2 level)."""

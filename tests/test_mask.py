@@ -799,7 +799,7 @@ def test_simd_kernel_caps(cap):
 
 
 @pytest.fixture(scope="module")
-def mask_distances_program(c_program: Callable[[str], Path]) -> Path:
+def mask_distances_program(c_program: Callable[..., Path]) -> Path:
     """tests/c/mask_distances.c compiled against this checkout's kernels."""
     return c_program("mask_distances")
 

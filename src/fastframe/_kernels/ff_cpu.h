@@ -63,9 +63,11 @@
 #define __m512i simde__m512i
 #define __mmask64 simde__mmask64
 #define FF_TARGET_AVX512 FF_TARGET("avx2")
-/* The two intrinsics the kernels use that SIMDe (0.7) lacks, from their
- * definitions in Intel's intrinsics guide. */
-static inline __m512i ff_emu_maskz_loadu_epi8(__mmask64 k, const void *p)
+/* The intrinsics the kernels use that SIMDe (0.7) lacks, from their
+ * definitions in Intel's intrinsics guide.  Compiled for AVX2 like their
+ * callers: a 64-byte vector passed between functions of different targets
+ * changes the calling convention, which clang then gets wrong. */
+FF_TARGET("avx2") static inline __m512i ff_emu_maskz_loadu_epi8(__mmask64 k, const void *p)
 {
     uint8_t v[64] = {0};
     for (int i = 0; i < 64; i++)
@@ -75,7 +77,7 @@ static inline __m512i ff_emu_maskz_loadu_epi8(__mmask64 k, const void *p)
 }
 /* Per 128-bit lane: the lanes of a (high) and b (low) concatenated, shifted
  * right by `shift` bytes, the low 16 bytes kept. */
-static inline __m512i ff_emu_alignr_epi8(__m512i a, __m512i b, int shift)
+FF_TARGET("avx2") static inline __m512i ff_emu_alignr_epi8(__m512i a, __m512i b, int shift)
 {
     uint8_t va[64], vb[64], r[64];
     _mm512_storeu_si512(va, a);
@@ -87,7 +89,7 @@ static inline __m512i ff_emu_alignr_epi8(__m512i a, __m512i b, int shift)
         }
     return _mm512_loadu_si512(r);
 }
-static inline void ff_emu_mask_storeu_epi8(void *p, __mmask64 k, __m512i a)
+FF_TARGET("avx2") static inline void ff_emu_mask_storeu_epi8(void *p, __mmask64 k, __m512i a)
 {
     uint8_t v[64];
     _mm512_storeu_si512(v, a);
@@ -102,11 +104,14 @@ FF_TARGET("avx2") static inline __m256i ff_emu_castsi512_si256(__m512i a)
     _mm512_storeu_si512(v, a);
     return _mm256_loadu_si256((const __m256i *)v);
 }
-#define _mm512_maskz_loadu_epi8(k, p) ff_emu_maskz_loadu_epi8((k), (p))
+#undef _mm512_maskz_loadu_epi8
+#undef _mm512_mask_storeu_epi8
+#undef _mm512_alignr_epi8
 #undef _mm512_castsi512_si256
-#define _mm512_castsi512_si256(a) ff_emu_castsi512_si256(a)
+#define _mm512_maskz_loadu_epi8(k, p) ff_emu_maskz_loadu_epi8((k), (p))
 #define _mm512_mask_storeu_epi8(p, k, a) ff_emu_mask_storeu_epi8((p), (k), (a))
 #define _mm512_alignr_epi8(a, b, shift) ff_emu_alignr_epi8((a), (b), (shift))
+#define _mm512_castsi512_si256(a) ff_emu_castsi512_si256(a)
 #else
 #define FF_TARGET_AVX512 FF_TARGET("avx512f,avx512bw")
 #endif

@@ -12,9 +12,15 @@ CLANG="${CLANG:-$(command -v clang-14 || command -v clang)}"
 OUT=build/fuzz
 mkdir -p "$OUT/corpus-kernels"
 
-echo "== libFuzzer: C kernels (${SECONDS_PER_TARGET}s)"
+# A CPU without AVX-512 fuzzes the AVX-512 kernels emulated through SIMDe
+# (FF_EMULATE_AVX512, see ff_cpu.h) beside its own levels.
+EMULATE=()
+if ! grep -qw avx512bw /proc/cpuinfo && grep -qw avx2 /proc/cpuinfo && [ -f /usr/include/simde/x86/avx512.h ]; then
+    EMULATE=(-DFF_EMULATE_AVX512 -Wno-psabi)
+fi
+echo "== libFuzzer: C kernels (${SECONDS_PER_TARGET}s${EMULATE:+, AVX-512 emulated})"
 "$CLANG" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -I src/fastframe/_kernels \
+    -fno-sanitize-recover=undefined "${EMULATE[@]}" -I src/fastframe/_kernels \
     fuzz/fuzz_kernels.c -o "$OUT/fuzz_kernels"
 "$OUT/fuzz_kernels" -max_total_time="$SECONDS_PER_TARGET" -max_len=4096 -artifact_prefix="$OUT/" \
     -print_final_stats=1 "$OUT/corpus-kernels" 2>&1 | tail -n 12

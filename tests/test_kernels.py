@@ -202,6 +202,28 @@ def test_avx512_kernels_emulated(c_program: Callable[..., Path]) -> None:
     assert (result["level"], result["mask_kernel"], result["utf8_kernel"]) == ("avx512",) * 3, result
 
 
+@pytest.mark.compiled
+def test_avx512_mask_walks_emulated(c_program: Callable[..., Path]) -> None:
+    """The AVX-512 masking kernel, emulated, at every distance between source and destination modulo 4 KiB.
+
+    tests/c/mask_distances.c (see test_mask.py) drives it through both of
+    its walking directions and guards both ends of the output.
+    """
+    _require_simde()
+    proc = subprocess.run(
+        [str(c_program("mask_distances", "FF_EMULATE_AVX512"))],
+        env=_env(None),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["kernel"] == "avx512" and result["errors"] == 0, result
+    assert result["forward"] > 0 and result["backward"] > 0, result
+    assert result["forward"] + result["backward"] == result["checks"] == 10 * 4096 * 2, result
+
+
 # --- the dispatcher as the compiled modules see it ---------------------------
 
 _PROBE = textwrap.dedent(

@@ -10,6 +10,8 @@ Workloads (see DESIGN.md):
   1 KiB at a time (file upload). fastframe only, against ``copy``:
   ``b"".join`` of the same chunks, the memory-bandwidth floor of reassembling
   them (one C loop; a parser also pays one Python call per chunk).
+* ``FrameParser construction``: a fresh parser, as every connection builds
+  one (aiohttp: its reader and data queue).
 * ``FrameParser 1000 tokens``: a client receives 1000 unmasked text frames of
   1-30 bytes in mixed scripts (AI token streaming). Every implementation
   validates the UTF-8 of each message; ``fastframe-*-messages`` (FrameParser
@@ -215,3 +217,14 @@ def test_token_stream(benchmark: Any, request: pytest.FixtureRequest, impl: str)
     data = b"".join(encode_frame(OP_TEXT, token, mask=None) for token in expected)
     label(benchmark, f"FrameParser {N_FRAMES} tokens", impl, nbytes=sum(map(len, expected)), frames=N_FRAMES)
     check_and_run(benchmark, request, impl, data, expected, client=True, text=True)
+
+
+@pytest.mark.parametrize("impl", (*FASTFRAME, *PEERS))
+def test_construction(benchmark: Any, impl: str) -> None:
+    """A connection's parser, built: what every new connection pays before its first byte."""
+    setup, parse = driver(impl, b"", client=False, text=False)
+    # A parser that does not work must not be timed.
+    state = setup()
+    assert payloads(impl, state, parse(state)) == []
+    label(benchmark, "FrameParser construction", impl, frames=1)
+    benchmark(setup)

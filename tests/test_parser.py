@@ -101,6 +101,29 @@ class TestConstruction:
         with pytest.raises(TypeError):
             backend.FrameParser(**{name: value})
 
+    @pytest.mark.parametrize("name", ["max_frame_size", "max_message_size"])
+    @pytest.mark.parametrize("value", [True, False])
+    def test_limit_bool(self, backend, name, value):
+        # bool is an int subclass, but a limit of True is a mistake.
+        with pytest.raises(TypeError, match=name):
+            backend.FrameParser(**{name: value})
+
+    @pytest.mark.parametrize(
+        ("value", "expected"), [(2**63 - 2, 2**63 - 2), (2**63 - 1, None), (2**63, None), (2**200, None)]
+    )
+    def test_limit_past_the_largest_length(self, backend, value, expected):
+        # A limit at or above the largest length a header can announce (§5.2) limits nothing.
+        parser = backend.FrameParser(max_frame_size=value, max_message_size=value)
+        assert (parser.max_frame_size, parser.max_message_size) == (expected, expected)
+
+    def test_limit_int_subclass(self, backend):
+        class Size(int):
+            pass
+
+        parser = backend.FrameParser(max_frame_size=Size(125), max_message_size=Size(0))
+        assert (parser.max_frame_size, parser.max_message_size) == (125, 0)
+        assert type(parser.max_frame_size) is int
+
     def test_keyword_only(self, backend):
         with pytest.raises(TypeError):
             backend.FrameParser(True)

@@ -60,7 +60,7 @@ def check_limit(name: str, value: Optional[int]) -> int:
         raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
-    return min(value, UNLIMITED)
+    return min(int(value), UNLIMITED)
 
 
 class Message(NamedTuple):

@@ -1,9 +1,10 @@
 """Shared helpers for the fastframe benchmark suite.
 
-Everything here is deliberately independent of both fastframe and the peers:
-the reference masking, the frame encoder and the test texts are written from
-RFC 6455 directly, so a benchmark can check every implementation's output
-against them before timing it.
+The reference data is independent of fastframe's code under test and of the
+peers: the masking, the frame encoder and the texts come from
+``fastframe.bench.inputs`` (shared with ``python -m fastframe.bench``), which
+writes them from RFC 6455 directly, so a benchmark can check every
+implementation's output against them before timing it.
 
 Naming conventions the report script (``bench/ratios.py``) relies on:
 
@@ -20,13 +21,22 @@ from __future__ import annotations
 
 import importlib
 import os
-import random
-import struct
 import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 import pytest
+
+# Re-exported for the suites (the explicit "as" marks a re-export).
+from fastframe.bench.inputs import (
+    MASK as MASK,
+    decode_frame as decode_frame,
+    encode_frame as encode_frame,
+    random_bytes as random_bytes,
+    text as text,
+    tokens_totalling as tokens,  # noqa: F401 (re-exported)
+    xor_mask as xor_mask,
+)
 
 #: Payload sizes shared by the masking and UTF-8 suites (label -> bytes).
 SIZES: dict[str, int] = {
@@ -40,8 +50,6 @@ SIZES: dict[str, int] = {
 #: Both fastframe backends, benchmarked side by side.
 FASTFRAME = ("fastframe-cython", "fastframe-python")
 
-#: The masking key used everywhere: four distinct bytes, so a wrong key phase shows.
-MASK = b"\x37\xfa\x21\x3d"
 
 # Keep pedantic benchmarks (fresh parser per round) from running forever on
 # the slow peers, and from being statistically useless on the fast ones.
@@ -166,204 +174,3 @@ def run_fresh(
         rounds=rounds,
         warmup_rounds=1,
     )
-
-
-# --- reference data ---------------------------------------------------------
-
-
-def random_bytes(size: int, seed: int = 6455) -> bytes:
-    """Return ``size`` deterministic pseudo-random bytes."""
-    return random.Random(seed).randbytes(size)
-
-
-def xor_mask(data: bytes, mask: bytes = MASK) -> bytes:
-    """Reference RFC 6455 §5.3 masking (whole-integer XOR, obviously correct)."""
-    n = len(data)
-    key = (mask * (n // 4 + 1))[:n]
-    return (int.from_bytes(data, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
-
-
-def encode_frame(opcode: int, payload: bytes, *, mask: bytes | None, fin: bool = True) -> bytes:
-    """Encode one frame (RFC 6455 §5.2); ``mask=None`` sends it unmasked."""
-    head = (0x80 if fin else 0) | opcode
-    bit = 0x80 if mask is not None else 0
-    n = len(payload)
-    if n < 126:
-        header = struct.pack("!BB", head, bit | n)
-    elif n < 1 << 16:
-        header = struct.pack("!BBH", head, bit | 126, n)
-    else:
-        header = struct.pack("!BBQ", head, bit | 127, n)
-    if mask is None:
-        return header + payload
-    return header + mask + xor_mask(payload, mask)
-
-
-# Printable ASCII text, shaped like JSON chat/telemetry payloads.
-_ASCII_WORDS = (
-    "the",
-    "quick",
-    "brown",
-    "fox",
-    '{"id":',
-    "42,",
-    '"text":',
-    '"hello",',
-    "world",
-    "token",
-    "stream",
-    "frame",
-    "0.125",
-    "true}",
-    "payload",
-    "server",
-    "\n",
-)
-# Latin, Greek, Cyrillic, CJK and emoji (incl. a skin-tone modifier and ZWJ
-# sequence) so every UTF-8 sequence length 1-4 appears often.
-_MIXED_WORDS = (
-    *_ASCII_WORDS,
-    "café",
-    "naïve",
-    "Straße",
-    "ação",
-    "żółć",
-    "αβγ",
-    "привет",
-    "мир",
-    "漢字",
-    "文字化け",
-    "你好",
-    "世界",
-    "こんにちは",
-    "한국어",
-    "😀",
-    "🚀",
-    "👍🏽",
-    "👩\u200d💻",
-    "🎉",
-)
-# One script each, for the decoder to str (its speed depends on the widest
-# kind of character and on the sequence lengths): Latin-1 words (French,
-# German, Spanish: mostly ASCII letters, 1-byte kind), Cyrillic (2-byte
-# sequences, 2-byte kind), CJK (3-byte sequences, no spaces between words)
-# and emoji (4-byte sequences, 4-byte kind).
-_LATIN1_WORDS = (
-    "café",
-    "naïve",
-    "Straße",
-    "ação",
-    "über",
-    "façade",
-    "señor",
-    "größer",
-    "élève",
-    "déjà",
-    "mañana",
-    "Öl",
-    "the",
-    "und",
-    "les",
-)
-_CYRILLIC_WORDS = ("привет", "мир", "сообщение", "поток", "данные", "сервер", "ответ", "Москва", "текст", "и")
-_CJK_WORDS = ("漢字", "文字化け", "你好", "世界", "こんにちは", "한국어", "数据流", "服务器", "。", "、")
-_EMOJI_WORDS = ("😀", "🚀", "👍🏽", "🎉", "🔥", "🌍", "🤖", "💬")
-_WORDS = {
-    "ascii": _ASCII_WORDS,
-    "mixed": _MIXED_WORDS,
-    "latin1": _LATIN1_WORDS,
-    "cyrillic": _CYRILLIC_WORDS,
-    "cjk": _CJK_WORDS,
-    "emoji": _EMOJI_WORDS,
-}
-# LLM-style tokens: mostly a leading space plus a word piece, 1-30 bytes each.
-_TOKENS = (
-    " the",
-    ",",
-    ".",
-    " model",
-    " stream",
-    "ing",
-    " de",
-    " la",
-    " café",
-    " ação",
-    " 你好",
-    "世界",
-    "。",
-    " привет",
-    " мир",
-    "ü",
-    " ß",
-    "😀",
-    " 🚀",
-    "👍🏽",
-    "\n\n",
-    " 文字化け",
-    " こんにちは",
-    " 한국어",
-    '"',
-    ' {"',
-    '":',
-    " naïve",
-    " extraordinarily",
-    "👩\u200d💻👩\u200d💻",
-)
-assert all(1 <= len(t.encode()) <= 30 for t in _TOKENS)
-
-
-def text(kind: str, size: int, seed: int = 6455) -> bytes:
-    """Return exactly ``size`` bytes of valid UTF-8 text.
-
-    Args:
-        kind: a key of ``_WORDS``: ``"ascii"``, ``"mixed"``, or one script,
-            ``"latin1"``, ``"cyrillic"``, ``"cjk"``, ``"emoji"``.
-        size: length in bytes.
-        seed: RNG seed, so every run measures the same bytes.
-    """
-    words = _WORDS[kind]
-    rng = random.Random(seed)
-    parts: list[str] = []
-    length = 0
-    while length < size:
-        # CJK is written without spaces between words.
-        word = rng.choice(words) + ("" if kind == "cjk" else " ")
-        parts.append(word)
-        length += len(word.encode())
-    data = "".join(parts).encode()[:size]
-    # Cut back to a code point boundary, then pad with ASCII to the exact size.
-    data = data.decode("utf-8", "ignore").encode()
-    return data + b" " * (size - len(data))
-
-
-def tokens(total: int, seed: int = 6455) -> list[bytes]:
-    """Return UTF-8 tokens of 1-30 bytes whose lengths add up to about ``total``."""
-    rng = random.Random(seed)
-    out: list[bytes] = []
-    length = 0
-    while length < total:
-        tok = rng.choice(_TOKENS).encode()
-        out.append(tok)
-        length += len(tok)
-    return out
-
-
-def decode_frame(data: bytes) -> tuple[int, bool, bytes]:
-    """Decode one complete frame: return ``(opcode, masked, unmasked payload)``."""
-    opcode = data[0] & 0x0F
-    masked = bool(data[1] & 0x80)
-    n = data[1] & 0x7F
-    pos = 2
-    if n == 126:
-        (n,) = struct.unpack_from("!H", data, 2)
-        pos = 4
-    elif n == 127:
-        (n,) = struct.unpack_from("!Q", data, 2)
-        pos = 10
-    if masked:
-        key, pos = data[pos : pos + 4], pos + 4
-        payload = xor_mask(data[pos : pos + n], key)
-    else:
-        payload = data[pos : pos + n]
-    assert len(payload) == n == len(data) - pos, "frame length does not match its header"
-    return opcode, masked, payload

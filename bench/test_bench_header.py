@@ -101,7 +101,7 @@ def test_build_frame(benchmark: Any, impl: str, name: str, masked: bool) -> None
     """Serialize one final binary frame around an in-memory payload."""
     payload = random_bytes(BUILD_SIZES[name])
     func = frame_builder(impl, masked)
-    assert decode_frame(bytes(func(payload))) == (OP_BINARY, masked, payload)
+    assert decode_frame(bytes(func(payload))) == (OP_BINARY, True, masked, payload)
 
     case = name + (" masked" if masked else "")
     label(benchmark, f"build_frame {case}", impl, nbytes=len(payload), frames=1)

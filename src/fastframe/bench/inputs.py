@@ -14,68 +14,122 @@ from typing import Optional
 MASK = b"\x37\xfa\x21\x3d"
 OP_TEXT, OP_BINARY = 0x1, 0x2
 
+# Printable ASCII text, shaped like JSON chat/telemetry payloads.
 _ASCII_WORDS = (
-    '{"id":',
-    "42,",
-    '"text":',
-    '"hello",',
     "the",
     "quick",
     "brown",
     "fox",
+    '{"id":',
+    "42,",
+    '"text":',
+    '"hello",',
+    "world",
     "token",
     "stream",
-    "0.125,",
+    "frame",
+    "0.125",
     "true}",
+    "payload",
+    "server",
     "\n",
 )
-# Every UTF-8 sequence length (1 to 4 bytes) appears often: Latin, Greek,
-# Cyrillic, CJK, Hangul and emoji, with a skin-tone modifier and a ZWJ sequence.
+# Latin, Greek, Cyrillic, CJK and emoji (incl. a skin-tone modifier and ZWJ
+# sequence) so every UTF-8 sequence length 1-4 appears often.
 _MIXED_WORDS = (
     *_ASCII_WORDS,
     "café",
+    "naïve",
     "Straße",
     "ação",
     "żółć",
     "αβγ",
     "привет",
+    "мир",
     "漢字",
+    "文字化け",
     "你好",
+    "世界",
     "こんにちは",
     "한국어",
     "😀",
     "🚀",
     "👍🏽",
     "👩\u200d💻",
+    "🎉",
 )
-# What a language model streams: mostly a word piece with its leading space.
+# One script each, for the decoder to str (its speed depends on the widest
+# kind of character and on the sequence lengths): Latin-1 words (French,
+# German, Spanish: mostly ASCII letters, 1-byte kind), Cyrillic (2-byte
+# sequences, 2-byte kind), CJK (3-byte sequences, no spaces between words)
+# and emoji (4-byte sequences, 4-byte kind).
+_LATIN1_WORDS = (
+    "café",
+    "naïve",
+    "Straße",
+    "ação",
+    "über",
+    "façade",
+    "señor",
+    "größer",
+    "élève",
+    "déjà",
+    "mañana",
+    "Öl",
+    "the",
+    "und",
+    "les",
+)
+_CYRILLIC_WORDS = ("привет", "мир", "сообщение", "поток", "данные", "сервер", "ответ", "Москва", "текст", "и")
+_CJK_WORDS = ("漢字", "文字化け", "你好", "世界", "こんにちは", "한국어", "数据流", "服务器", "。", "、")
+_EMOJI_WORDS = ("😀", "🚀", "👍🏽", "🎉", "🔥", "🌍", "🤖", "💬")
+_WORDS = {
+    "ascii": _ASCII_WORDS,
+    "mixed": _MIXED_WORDS,
+    "latin1": _LATIN1_WORDS,
+    "cyrillic": _CYRILLIC_WORDS,
+    "cjk": _CJK_WORDS,
+    "emoji": _EMOJI_WORDS,
+}
+# LLM-style tokens: mostly a leading space plus a word piece, 1-30 bytes each.
 _TOKENS = (
     " the",
     ",",
+    ".",
     " model",
     " stream",
     "ing",
+    " de",
+    " la",
     " café",
     " ação",
     " 你好",
-    "世界。",
+    "世界",
+    "。",
     " привет",
+    " мир",
+    "ü",
+    " ß",
+    "😀",
     " 🚀",
     "👍🏽",
     "\n\n",
     " 文字化け",
     " こんにちは",
     " 한국어",
+    '"',
     ' {"',
+    '":',
     " naïve",
     " extraordinarily",
     "👩\u200d💻👩\u200d💻",
 )
+assert all(1 <= len(t.encode()) <= 30 for t in _TOKENS)
 
 
 def random_bytes(size: int, seed: int = 6455) -> bytes:
     """``size`` deterministic pseudo-random bytes."""
-    return random.Random(seed).getrandbits(8 * size).to_bytes(size, "little") if size else b""
+    return random.Random(seed).randbytes(size)
 
 
 def xor_mask(data: bytes, mask: bytes = MASK) -> bytes:
@@ -86,15 +140,24 @@ def xor_mask(data: bytes, mask: bytes = MASK) -> bytes:
 
 
 def text(kind: str, size: int, seed: int = 6455) -> bytes:
-    """Exactly ``size`` bytes of valid UTF-8: ``"ascii"`` or ``"mixed"`` scripts."""
-    words = _ASCII_WORDS if kind == "ascii" else _MIXED_WORDS
+    """Exactly ``size`` bytes of valid UTF-8 text.
+
+    Args:
+        kind: ``"ascii"``, ``"mixed"`` (every sequence length), or one
+            script: ``"latin1"``, ``"cyrillic"``, ``"cjk"``, ``"emoji"``.
+        size: length in bytes.
+        seed: RNG seed, so every run measures the same bytes.
+    """
+    words = _WORDS[kind]
     rng = random.Random(seed)
     parts: list[str] = []
     length = 0
     while length < size:
-        word = rng.choice(words) + " "
+        # CJK is written without spaces between words.
+        word = rng.choice(words) + ("" if kind == "cjk" else " ")
         parts.append(word)
         length += len(word.encode())
+    # Cut back to a code point boundary, then pad with ASCII to the exact size.
     data = "".join(parts).encode()[:size].decode("utf-8", "ignore").encode()
     return data + b" " * (size - len(data))
 
@@ -109,6 +172,18 @@ def tokens(count: int, seed: int = 6455) -> list[bytes]:
         while len(token) < 5:
             token += rng.choice(pool)
         out.append(token[:30].decode("utf-8", "ignore").encode())
+    return out
+
+
+def tokens_totalling(total: int, seed: int = 6455) -> list[bytes]:
+    """Tokens of 1-30 bytes of UTF-8, as they come, whose lengths add up to about ``total``."""
+    rng = random.Random(seed)
+    out: list[bytes] = []
+    length = 0
+    while length < total:
+        token = rng.choice(_TOKENS).encode()
+        out.append(token)
+        length += len(token)
     return out
 
 

@@ -19,10 +19,11 @@ Naming conventions the report script (``bench/ratios.py``) relies on:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 import pytest
@@ -112,6 +113,36 @@ def peer(module: str, attr: str | None = None) -> Any:
         return getattr(mod, attr)
     except AttributeError:
         _missing(f"{module} has no {attr} (API changed?)")
+
+
+@contextlib.contextmanager
+def patched(impl: str, library: str) -> Iterator[bool]:
+    """Patch ``library`` as ``impl`` names it, for the ``with`` block.
+
+    Args:
+        impl: ``"<library>+fastframe-<backend>"`` patches the library with
+            ``fastframe.integrations.<library>`` on that backend; any other
+            name (the library alone, or with another accelerator) leaves it
+            unpatched, and checks that it is.
+        library: the integration's module name, e.g. ``"tornado"``.
+
+    Yields:
+        True if the library is patched inside the block.
+    """
+    integration = peer(f"fastframe.integrations.{library}")
+    if "+fastframe-" not in impl:
+        assert not integration.is_patched()
+        yield False
+        return
+    backend = fastframe(impl.partition("+")[2])
+    from fastframe.integrations import _patching
+
+    with _patching.using_backend(backend.name):
+        integration.patch()
+    try:
+        yield True
+    finally:
+        integration.unpatch()
 
 
 def label(

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from _support import MASK, encode_frame, fastframe, label, peer, random_bytes, run_fresh, text, xor_mask
+from _support import MASK, encode_frame, label, patched, peer, random_bytes, run_fresh, text, xor_mask
 
 OP_TEXT = 0x1
 N_FRAMES = 1000
@@ -35,23 +35,10 @@ IMPLS = ("autobahn", "autobahn+fastframe-cython", "autobahn+fastframe-python")
 @pytest.fixture
 def protocol(request: pytest.FixtureRequest) -> Iterator[Any]:
     """``autobahn.websocket.protocol`` as ``impl`` has it: unpatched, or patched on one backend."""
-    impl = request.node.callspec.params["impl"]
     module = peer("autobahn.websocket.protocol")
-    integration = peer("fastframe.integrations.autobahn")
-    if impl == "autobahn":
-        assert not integration.is_patched()
+    with patched(request.node.callspec.params["impl"], "autobahn") as on:
+        assert (module.create_xor_masker.__module__ == "fastframe.compat.wsaccel") is on
         yield module
-        return
-    backend = fastframe(impl.split("+")[1])
-    from fastframe.integrations import _patching
-
-    with _patching.using_backend(backend.name):
-        integration.patch()
-    try:
-        assert module.create_xor_masker.__module__ == "fastframe.compat.wsaccel"
-        yield module
-    finally:
-        integration.unpatch()
 
 
 @pytest.mark.parametrize("size", [16, 64 * 1024], ids=["16B", "64KiB"])

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from _support import MASK, encode_frame, fastframe, label, peer, random_bytes, run_fresh, tokens, xor_mask
+from _support import MASK, encode_frame, label, patched, peer, random_bytes, run_fresh, tokens, xor_mask
 
 OP_TEXT, OP_BINARY = 0x1, 0x2
 N_FRAMES = 1000
@@ -40,23 +40,10 @@ IMPLS = ("tornado", "tornado+fastframe-cython", "tornado+fastframe-python")
 @pytest.fixture
 def websocket(request: pytest.FixtureRequest) -> Iterator[Any]:
     """The ``tornado.websocket`` module as ``impl`` has it: unpatched, or patched on one backend."""
-    impl = request.node.callspec.params["impl"]
     module = peer("tornado.websocket")
-    integration = peer("fastframe.integrations.tornado")
-    if impl == "tornado":
-        assert not integration.is_patched()
+    with patched(request.node.callspec.params["impl"], "tornado") as on:
+        assert (module._websocket_mask.__module__ == "fastframe.integrations.tornado") is on
         yield module
-        return
-    backend = fastframe(impl.split("+")[1])
-    from fastframe.integrations import _patching
-
-    with _patching.using_backend(backend.name):
-        integration.patch()
-    try:
-        assert module._websocket_mask.__module__ == "fastframe.integrations.tornado"
-        yield module
-    finally:
-        integration.unpatch()
 
 
 class _Handler:

@@ -33,7 +33,18 @@ from unittest import mock
 
 import pytest
 
-from _support import MASK, _missing, encode_frame, fastframe, label, peer, random_bytes, run_fresh, text, tokens
+from _support import (
+    MASK,
+    _missing,
+    encode_frame,
+    label,
+    patched,
+    peer,
+    random_bytes,
+    run_fresh,
+    text,
+    tokens,
+)
 
 OP_TEXT = 0x1
 N_FRAMES = 1000
@@ -62,29 +73,20 @@ def _private_copy(name: str, *, wsaccel: bool) -> ModuleType:
 def modules(request: pytest.FixtureRequest) -> Iterator[tuple[ModuleType, ModuleType]]:
     """``(websocket._utils, websocket._abnf)`` as ``impl`` has them."""
     impl = request.node.callspec.params["impl"]
-    integration = peer("fastframe.integrations.websocket")
-    if impl in ("websocket-client", "websocket-client+wsaccel"):
+    with patched(impl, "websocket") as on:
+        if on:
+            utils, abnf = peer("websocket._utils"), peer("websocket._abnf")
+            assert utils.validate_utf8.__module__ == "fastframe.integrations.websocket"
+            yield utils, abnf
+            return
         wsaccel = impl.endswith("wsaccel")
         if wsaccel and importlib.util.find_spec("wsaccel") is None:
             _missing("wsaccel is not installed")
-        assert not integration.is_patched()
         utils = _private_copy("websocket._utils", wsaccel=wsaccel)
         abnf = _private_copy("websocket._abnf", wsaccel=wsaccel)
         # The copy of _abnf validates with the copy of _utils, not the installed one.
         abnf.validate_utf8 = utils.validate_utf8
         yield utils, abnf
-        return
-    backend = fastframe(impl.split("+")[1])
-    from fastframe.integrations import _patching
-
-    with _patching.using_backend(backend.name):
-        integration.patch()
-    try:
-        utils, abnf = peer("websocket._utils"), peer("websocket._abnf")
-        assert utils.validate_utf8.__module__ == "fastframe.integrations.websocket"
-        yield utils, abnf
-    finally:
-        integration.unpatch()
 
 
 @pytest.mark.parametrize("impl", IMPLS)

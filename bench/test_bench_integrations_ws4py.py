@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from _support import MASK, encode_frame, fastframe, label, peer, random_bytes, run_fresh, text, xor_mask
+from _support import MASK, encode_frame, label, patched, peer, random_bytes, run_fresh, text, xor_mask
 
 OP_TEXT = 0x1
 N_FRAMES = 100
@@ -33,23 +33,10 @@ IMPLS = ("ws4py", "ws4py+fastframe-cython", "ws4py+fastframe-python")
 @pytest.fixture
 def ws4py(request: pytest.FixtureRequest) -> Iterator[Any]:
     """``ws4py.streaming`` as ``impl`` has it: unpatched, or patched on one backend."""
-    impl = request.node.callspec.params["impl"]
     streaming = peer("ws4py.streaming")
-    integration = peer("fastframe.integrations.ws4py")
-    if impl == "ws4py":
-        assert not integration.is_patched()
+    with patched(request.node.callspec.params["impl"], "ws4py") as on:
+        assert (streaming.Utf8Validator.__module__ == "fastframe.integrations.ws4py") is on
         yield streaming
-        return
-    backend = fastframe(impl.split("+")[1])
-    from fastframe.integrations import _patching
-
-    with _patching.using_backend(backend.name):
-        integration.patch()
-    try:
-        assert streaming.Utf8Validator.__module__ == "fastframe.integrations.ws4py"
-        yield streaming
-    finally:
-        integration.unpatch()
 
 
 @pytest.mark.parametrize("size", [16, 64 * 1024], ids=["16B", "64KiB"])

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from _support import MASK, encode_frame, fastframe, label, peer, random_bytes, run_fresh, tokens
+from _support import MASK, encode_frame, label, patched, peer, random_bytes, run_fresh, tokens
 
 OP_TEXT, OP_BINARY = 0x1, 0x2
 N_FRAMES = 1000
@@ -36,23 +36,10 @@ IMPLS = ("wsproto", "wsproto+fastframe-cython", "wsproto+fastframe-python")
 @pytest.fixture
 def frame_protocol(request: pytest.FixtureRequest) -> Iterator[Any]:
     """wsproto's ``FrameProtocol`` class as ``impl`` has it: unpatched, or patched on one backend."""
-    impl = request.node.callspec.params["impl"]
     frame_protocol = peer("wsproto.frame_protocol")
-    integration = peer("fastframe.integrations.wsproto")
-    if impl == "wsproto":
-        assert not integration.is_patched()
+    with patched(request.node.callspec.params["impl"], "wsproto") as on:
+        assert (frame_protocol.FrameProtocol.__module__ == "fastframe.integrations.wsproto") is on
         yield frame_protocol.FrameProtocol
-        return
-    backend = fastframe(impl.split("+")[1])
-    from fastframe.integrations import _patching
-
-    with _patching.using_backend(backend.name):
-        integration.patch()
-    try:
-        assert frame_protocol.FrameProtocol.__module__ == "fastframe.integrations.wsproto"
-        yield frame_protocol.FrameProtocol
-    finally:
-        integration.unpatch()
 
 
 def check_and_run(

@@ -15,7 +15,6 @@ ws4py's own test suite runs patched with ``python -m fastframe.testing.peer ws4p
 
 from __future__ import annotations
 
-import os
 import textwrap
 import threading
 from typing import Any
@@ -30,8 +29,8 @@ from ws4py.client.threadedclient import WebSocketClient
 from ws4py.streaming import Stream
 
 from fastframe.integrations import ws4py as integration
-from support.encoder import encode_frame, mask
-from support.integration import ECHO_MESSAGES, PatchCheck, run_fresh
+from support.encoder import mask
+from support.integration import ECHO_MESSAGES, MASKED_STREAMS, PatchCheck, run_fresh
 from support.strategies import streams, texts
 
 #: What the patch replaces, as ws4py defines it.
@@ -105,24 +104,7 @@ def test_streams_give_the_same_messages_and_errors(backend, data, client, sizes)
     _compare(backend, data.draw(streams(client)), sizes, expect_masking=not client)
 
 
-def _frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
-    """A masked frame, as a client sends it (the shared independent encoder)."""
-    return encode_frame(opcode, payload, fin=fin, key=b"\x37\xfa\x21\x3d")
-
-
-@pytest.mark.parametrize(
-    "stream",
-    [
-        pytest.param(_frame(2, os.urandom(70_000)), id="big-binary"),
-        pytest.param(_frame(1, "héllo wörld 🙂".encode() * 3000), id="big-text"),
-        pytest.param(_frame(1, "🙂".encode()[:3], fin=False) + _frame(0, "🙂".encode()[3:]), id="split-emoji"),
-        pytest.param(_frame(1, b"abc\xed\xa0\x80def"), id="surrogate"),
-        pytest.param(_frame(1, b"ok", fin=False) + _frame(0, b"\xf4\x90\x80\x80"), id="above-u10ffff"),
-        pytest.param(_frame(1, b"trunc\xe2\x82"), id="truncated"),
-        pytest.param(_frame(8, b"\x03\xe8bad \xff"), id="close-reason-invalid"),
-        pytest.param(_frame(9, b"ping") + _frame(8, b"\x03\xe8bye"), id="ping-close"),
-    ],
-)
+@pytest.mark.parametrize("stream", MASKED_STREAMS)
 @pytest.mark.parametrize("step", [1, 5, 1 << 20])
 def test_known_streams(backend, stream, step):
     _compare(backend, stream, [step] * (len(stream) // step + 1), expect_masking=True)

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from fastframe.integrations import IntegrationError, _patching
+from support.encoder import encode_frame
 
 #: Messages of every size class (RFC 6455 §5.2: 7-bit, 16-bit and 64-bit
 #: lengths, on both sides of each boundary), empty ones, and text in several
@@ -45,6 +46,26 @@ ECHO_MESSAGES: list[Any] = [
 
 #: Messages sent as fragments (RFC 6455 §5.4): a list of a message's pieces.
 FRAGMENTED_MESSAGES: list[Any] = [["frag", "ment", "ed 🙂"], [b"\x01" * 10, b"\x02" * 70_000]]
+
+
+def _masked(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
+    """A frame as a client sends it, masked (RFC 6455 §5.3), by the independent encoder."""
+    return encode_frame(opcode, payload, fin=fin, key=b"\x37\xfa\x21\x3d")
+
+
+#: Streams a server receives, each read patched and unpatched in chunks of
+#: every size: large frames, a code point split across fragments, and the
+#: UTF-8 errors (§8.1) a library must answer with 1007.
+MASKED_STREAMS: list[Any] = [
+    pytest.param(_masked(2, os.urandom(70_000)), id="big-binary"),
+    pytest.param(_masked(1, "héllo wörld 🙂".encode() * 3000), id="big-text"),
+    pytest.param(_masked(1, "🙂".encode()[:3], fin=False) + _masked(0, "🙂".encode()[3:]), id="split-emoji"),
+    pytest.param(_masked(1, b"abc\xed\xa0\x80def"), id="surrogate"),
+    pytest.param(_masked(1, b"ok", fin=False) + _masked(0, b"\xf4\x90\x80\x80"), id="above-u10ffff"),
+    pytest.param(_masked(1, b"trunc\xe2\x82"), id="truncated"),
+    pytest.param(_masked(8, b"\x03\xe8bad \xff"), id="close-reason-invalid"),
+    pytest.param(_masked(9, b"ping") + _masked(8, b"\x03\xe8bye"), id="ping-close"),
+]
 
 
 def joined(message: Any) -> Any:

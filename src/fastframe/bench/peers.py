@@ -374,6 +374,19 @@ class Tornado(Adapter):
         return lambda data: mask(MASK, data)
 
 
+def _whole_text(checker: Any) -> Callable[[bytes], bool]:
+    """A whole-text check from an incremental ``Utf8Validator`` of autobahn's
+    API (wsaccel has the same): valid only if the text also ends on a code point."""
+    reset, validate = checker.reset, checker.validate
+
+    def valid(data: bytes) -> bool:
+        reset()
+        ok, ends_on_code_point, _, _ = validate(data)
+        return bool(ok and ends_on_code_point)
+
+    return valid
+
+
 class Wsaccel(Adapter):
     """wsaccel: the compiled masker and UTF-8 validator autobahn and ws4py use."""
 
@@ -384,16 +397,7 @@ class Wsaccel(Adapter):
         return lambda data: masker(MASK).process(data)
 
     def validate_utf8(self) -> Optional[Callable[[bytes], bool]]:
-        checker = _module("wsaccel.utf8validator").Utf8Validator()
-        reset, validate = checker.reset, checker.validate
-
-        def valid(data: bytes) -> bool:
-            # Incremental: a text is complete only if it also ends on a code point.
-            reset()
-            ok, ends_on_code_point, _, _ = validate(data)
-            return bool(ok and ends_on_code_point)
-
-        return valid
+        return _whole_text(_module("wsaccel.utf8validator").Utf8Validator())
 
 
 class WebsocketClient(Adapter):
@@ -426,15 +430,7 @@ class Autobahn(Adapter):
         return lambda data: create(MASK, len(data)).process(data)
 
     def validate_utf8(self) -> Optional[Callable[[bytes], bool]]:
-        checker = _module("autobahn.websocket.utf8validator").Utf8Validator()
-        reset, validate = checker.reset, checker.validate
-
-        def valid(data: bytes) -> bool:
-            reset()
-            ok, ends_on_code_point, _, _ = validate(data)
-            return bool(ok and ends_on_code_point)
-
-        return valid
+        return _whole_text(_module("autobahn.websocket.utf8validator").Utf8Validator())
 
 
 class Picows(Adapter):

@@ -159,6 +159,19 @@ def test_validate_utf8(benchmark: Any, impl: str, size: int, kind: str) -> None:
 SIZE_NAMES = {size: name for name, size in SIZES.items()}
 
 
+def test_call_floor(benchmark: Any) -> None:
+    """``len`` on the 125-byte mixed message: the cheapest call of a C function.
+
+    It joins the ``validate_utf8 mixed 125B`` group as ``len``, so that a
+    run shows how much of a small call's time is the harness's loop and the
+    call itself, which no validator can go below.
+    """
+    data = text("mixed", SIZES["125B"])
+    assert len(data) == SIZES["125B"]
+    label(benchmark, "validate_utf8 mixed 125B", "len", nbytes=len(data))
+    benchmark(len, data)
+
+
 @pytest.mark.parametrize("impl", ("fastframe-cython", "scan"))
 def test_ascii_scan_floor(benchmark: Any, impl: str) -> None:
     """Validate 1 MiB of ASCII, against a read-only SIMD scan of the same bytes."""

@@ -319,7 +319,7 @@ static size_t ff_utf8_simd_avx2(const uint8_t *p, size_t n)
         }
         __m256i a = _mm256_loadu_si256((const __m256i *)q);
         __m256i b = _mm256_loadu_si256((const __m256i *)(q + 32));
-        if (!last && !_mm256_movemask_epi8(_mm256_or_si256(a, b)) &&
+        if (!_mm256_movemask_epi8(_mm256_or_si256(a, b)) && !last &&
             _mm256_testz_si256(carry.incomplete, carry.incomplete)) {
             /* In a run of ASCII only the OR of the bytes matters: read ahead
              * at the speed of a plain scan, 128 bytes a step, and resume the
@@ -425,7 +425,7 @@ static size_t ff_utf8_simd_avx512(const uint8_t *p, size_t n)
             in = _mm512_maskz_loadu_epi8((__mmask64)((((uint64_t)1) << (n - i)) - 1), (const void *)(p + i));
         else
             in = _mm512_loadu_si512((const void *)(p + i));
-        if (!last && !_mm512_movepi8_mask(in) && !_mm512_test_epi8_mask(carry.incomplete, carry.incomplete)) {
+        if (!_mm512_movepi8_mask(in) && !last && !_mm512_test_epi8_mask(carry.incomplete, carry.incomplete)) {
             /* A run of ASCII: read ahead as a plain scan does (see the AVX2 kernel). */
             size_t j = i + 64;
             while (j + 256 <= n) {

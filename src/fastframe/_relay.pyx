@@ -47,7 +47,7 @@ cdef extern from *:
     """
     void ff_tuple_init_hash(object t)
 
-cdef inline object _record(object cls, object kind, object data):
+cdef inline object _new_record(object cls, object kind, object data):
     """``cls((kind, data, ""))`` for a tuple type with no fields of its own (as _message)."""
     cdef object record
     cdef PyTypeObject *t = <PyTypeObject *>cls
@@ -338,20 +338,28 @@ cdef class FrameRelay:
             else:
                 handle(True, self._frame_opcode, body, 0)
             return 0
-        if self._frame_opcode == 2:
-            record = _record(self._binary_cls, self._binary_kind, body)
-        elif not self._decode_text:
-            record = _record(self._text_cls, self._text_kind, body)
-        else:
-            if not ff_utf8_is_valid(p, <size_t>length):
-                # The library raises its own error from the frame's own bytes.
-                if self._frame_masked:
-                    ff_mask(p, p, <size_t>length, self._frame_mask, 0)
-                self._library_feed(reader, self._frame_head + body)
-                return 0
-            record = _record(self._text_cls, self._text_kind, ff_str_from_valid_utf8(p, length))
+        record = self._record(self._frame_opcode, body)
+        if record is None:
+            # The library raises its own error from the frame's own bytes.
+            if self._frame_masked:
+                ff_mask(p, p, <size_t>length, self._frame_mask, 0)
+            self._library_feed(reader, self._frame_head + body)
+            return 0
         self._queue.feed_data(record, length)
         return 0
+
+    @cython.final
+    cdef inline object _record(self, int opcode, bytes payload):
+        """The queue's record of a whole data frame, its unmasked ``payload``; None for text of invalid UTF-8."""
+        cdef const uint8_t *p = <const uint8_t *>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t length = PyBytes_GET_SIZE(payload)
+        if opcode == 2:
+            return _new_record(self._binary_cls, self._binary_kind, payload)
+        if not self._decode_text:
+            return _new_record(self._text_cls, self._text_kind, payload)
+        if not ff_utf8_is_valid(p, <size_t>length):
+            return None
+        return _new_record(self._text_cls, self._text_kind, ff_str_from_valid_utf8(p, length))
 
     cdef void _keep(self, bytes rest) except *:
         self._pending = rest
@@ -438,19 +446,13 @@ cdef class FrameRelay:
             if h.masked:
                 payload = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>length)
                 ff_mask(<uint8_t *>PyBytes_AS_STRING(payload), p, <size_t>length, h.mask, 0)
-                p = <const uint8_t *>PyBytes_AS_STRING(payload)
             else:
                 payload = PyBytes_FromStringAndSize(<const char *>p, <Py_ssize_t>length)
-            if h.opcode == 2:
-                record = _record(self._binary_cls, self._binary_kind, payload)
-            elif not self._decode_text:
-                record = _record(self._text_cls, self._text_kind, payload)
-            else:
-                if not ff_utf8_is_valid(p, <size_t>length):
-                    # The library raises its own error, its parser in step after this header.
-                    why[0] = RELAY_SYNC
-                    return pos
-                record = _record(self._text_cls, self._text_kind, ff_str_from_valid_utf8(p, <Py_ssize_t>length))
+            record = self._record(h.opcode, payload)
+            if record is None:
+                # The library raises its own error, its parser in step after this header.
+                why[0] = RELAY_SYNC
+                return pos
             put(record, <Py_ssize_t>length)
             size += <Py_ssize_t>length + self._overhead
             pos += h.size + <Py_ssize_t>length

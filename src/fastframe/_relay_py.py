@@ -216,19 +216,24 @@ class FrameRelay:
             handle(True, opcode, body if mask is not None or folded else bytes(body), 0)
             return
         payload = bytes(body)
-        if opcode == 2:
-            record = _new_record(self._binary_cls, (self._binary_kind, payload, ""))
-        elif self._decode_text:
-            try:
-                text = payload.decode("utf-8")
-            except UnicodeDecodeError:
-                # The library raises its own error from the frame's own bytes.
-                self._library_feed(reader, header + (apply_mask(payload, mask) if mask is not None else payload))
-                return
-            record = _new_record(self._text_cls, (self._text_kind, text, ""))
-        else:
-            record = _new_record(self._text_cls, (self._text_kind, payload, ""))
+        record = self._record(opcode, payload)
+        if record is None:
+            # The library raises its own error from the frame's own bytes.
+            self._library_feed(reader, header + (apply_mask(payload, mask) if mask is not None else payload))
+            return
         self._queue.feed_data(record, len(payload))
+
+    def _record(self, opcode: int, payload: bytes) -> Optional[Any]:
+        """The queue's record of a whole data frame, its unmasked ``payload``; None for text of invalid UTF-8."""
+        if opcode == 2:
+            return _new_record(self._binary_cls, (self._binary_kind, payload, ""))
+        if not self._decode_text:
+            return _new_record(self._text_cls, (self._text_kind, payload, ""))
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return _new_record(self._text_cls, (self._text_kind, text, ""))
 
     def _keep(self, rest: bytes) -> None:
         self._pending = rest
@@ -259,6 +264,7 @@ class FrameRelay:
         """Deliver the frames at ``data[pos:]`` it can; returns where it stopped, why, and that frame's extent."""
         queue = self._queue
         put = queue.feed_data
+        record_of = self._record
         size = queue._size
         limit = queue._limit
         n = len(data)
@@ -290,18 +296,10 @@ class FrameRelay:
                 size = queue._size
                 pos = start + length
                 continue
-            payload = apply_mask(body, mask) if mask is not None else body
-            if opcode == 2:
-                record = _new_record(self._binary_cls, (self._binary_kind, payload, ""))
-            elif self._decode_text:
-                try:
-                    text = payload.decode("utf-8")
-                except UnicodeDecodeError:
-                    # The library raises its own error, its parser in step after this header.
-                    return pos, _SYNC, size_of_header + length
-                record = _new_record(self._text_cls, (self._text_kind, text, ""))
-            else:
-                record = _new_record(self._text_cls, (self._text_kind, payload, ""))
+            record = record_of(opcode, apply_mask(body, mask) if mask is not None else body)
+            if record is None:
+                # The library raises its own error, its parser in step after this header.
+                return pos, _SYNC, size_of_header + length
             put(record, length)
             size += length + self._overhead
             pos = start + length

@@ -21,26 +21,8 @@
 
 #include "ff_decode.h"
 
-static unsigned long checks, errors;
-
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        checks++;                                                             \
-        if (!(cond) && errors++ < 10) {                                       \
-            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                   \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fputc('\n', stderr);                                              \
-        }                                                                     \
-    } while (0)
-
-static uint64_t rng_state = 0x2545F4914F6CDD1Du;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
+#define CHECKS_RNG_SEED 0x2545F4914F6CDD1Du
+#include "checks.h"
 
 /* RFC 3629 §3: the UTF-8 form of code point c at out; returns its length. */
 static size_t encode(uint32_t c, uint8_t *out)

@@ -23,27 +23,7 @@
 #include "ff_unmask_utf8.h"
 #include "ff_utf8.h"
 
-static unsigned long checks, errors;
-
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        checks++;                                                             \
-        if (!(cond) && errors++ < 10) {                                       \
-            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                   \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fputc('\n', stderr);                                              \
-        }                                                                     \
-    } while (0)
-
-/* A small deterministic generator (xorshift64), so runs are reproducible. */
-static uint64_t rng_state = 0x9E3779B97F4A7C15u;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
+#include "checks.h"
 
 /* ---- masking: §5.3, byte i XOR mask[(offset + i) % 4] -------------------- */
 

@@ -19,6 +19,8 @@ static unsigned long walks[2]; /* forward, backward */
 
 #include "ff_mask.h"
 
+#include "checks.h"
+
 #define GUARD 64
 #define MAX_N 2100
 
@@ -32,7 +34,6 @@ int main(void)
     uint8_t *expect = malloc(MAX_N);
     if (!arena || !expect)
         return 2;
-    unsigned long checks = 0, errors = 0;
     for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
         size_t n = lengths[li];
         for (size_t gap = 0; gap < 4096; gap++) {
@@ -51,12 +52,10 @@ int main(void)
                 }
                 memset(dst - GUARD, 0xA5, n + 2 * GUARD);
                 ff_mask(dst, src, n, mask, offset);
-                int bad = memcmp(dst, expect, n) != 0;
+                int ok = memcmp(dst, expect, n) == 0;
                 for (size_t i = 0; i < GUARD; i++)
-                    bad |= dst[-1 - (ptrdiff_t)i] != 0xA5 || dst[n + i] != 0xA5;
-                if (bad && errors++ < 5)
-                    fprintf(stderr, "mismatch: n=%zu gap=%zu below=%d shift=%zu\n", n, gap, below, shift);
-                checks++;
+                    ok &= dst[-1 - (ptrdiff_t)i] == 0xA5 && dst[n + i] == 0xA5;
+                CHECK(ok, "mismatch: n=%zu gap=%zu below=%d shift=%zu", n, gap, below, shift);
             }
         }
     }

@@ -120,6 +120,18 @@ FF_TARGET("avx2") static inline __m256i ff_emu_castsi512_si256(__m512i a)
 #include <arm_neon.h>
 #endif
 
+/* For the small helpers the SIMD loops share (ff_utf8_simd.h's block
+ * checks): inlined whatever the compiler's heuristics say, so that a loop
+ * calling one compiles as if it were written out there.  With GCC and
+ * Clang, callee and caller must have the same target. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define FF_ALWAYS_INLINE __forceinline
+#elif defined(__GNUC__) || defined(__clang__)
+#define FF_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define FF_ALWAYS_INLINE inline
+#endif
+
 /* Count trailing zeros of a non-zero value. */
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
@@ -130,7 +142,18 @@ static inline unsigned ff_ctz32(uint32_t v) { return (unsigned)__builtin_ctz(v);
 static inline unsigned ff_ctz64(uint64_t v) { return (unsigned)__builtin_ctzll(v); }
 #endif
 
-enum { FF_CPU_SSE2 = 1, FF_CPU_AVX2 = 2, FF_CPU_AVX512 = 4, FF_CPU_NEON = 8 };
+/* FF_CPU_SSSE3 and FF_CPU_SSE41 name instruction sets a kernel at the SSE2
+ * level may use where the CPU has them (they are not levels of their own);
+ * FF_CPU_SSE41 is set only with SSSE3, which every SSE4.1 CPU has and the
+ * SSE4.1 kernels use too. */
+enum {
+    FF_CPU_SSE2 = 1,
+    FF_CPU_AVX2 = 2,
+    FF_CPU_AVX512 = 4,
+    FF_CPU_NEON = 8,
+    FF_CPU_SSSE3 = 16,
+    FF_CPU_SSE41 = 32
+};
 
 #ifdef FF_HAVE_AVX
 static void ff_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -171,12 +194,19 @@ static int ff_cpu_features(void)
     uint32_t r[4];
     ff_cpuid(0, 0, r);
     uint32_t max_leaf = r[0];
-    if (max_leaf < 7)
+    if (max_leaf < 1)
         return features;
     ff_cpuid(1, 0, r);
+    int ssse3 = (r[2] >> 9) & 1;
+    int sse41 = (r[2] >> 19) & 1;
+    if (ssse3)
+        features |= FF_CPU_SSSE3;
+    if (ssse3 && sse41)
+        features |= FF_CPU_SSE41;
+    /* The rest needs leaf 7, and the OS's saving of the YMM registers. */
     int osxsave = (r[2] >> 27) & 1;
     int avx = (r[2] >> 28) & 1;
-    if (!osxsave || !avx)
+    if (max_leaf < 7 || !osxsave || !avx)
         return features;
     uint64_t xcr0 = ff_xgetbv0();
     int os_ymm = (xcr0 & 0x6) == 0x6;         /* XMM and YMM state */
@@ -292,6 +322,22 @@ static int ff_cpu_choice = FF_CPU_UNSET;
 #define FF_LOAD_RELAXED(p) (*(volatile int *)(p))
 #define FF_STORE_RELAXED(p, v) (*(volatile int *)(p) = (v))
 #endif
+
+static int ff_cpu_feature_bits = FF_CPU_UNSET;
+
+/* Does this CPU and OS have `feature` (one FF_CPU_* bit)?  What CPUID
+ * says, whatever FASTFRAME_SIMD caps (that caps the level, which the
+ * callers look at first).  Cached like the dispatcher's choice, with the
+ * same benign race. */
+static inline int ff_cpu_has(int feature)
+{
+    int bits = FF_LOAD_RELAXED(&ff_cpu_feature_bits);
+    if (bits == FF_CPU_UNSET) {
+        bits = ff_cpu_features();
+        FF_STORE_RELAXED(&ff_cpu_feature_bits, bits);
+    }
+    return (bits & feature) != 0;
+}
 
 static inline int ff_cpu_choose(void)
 {

@@ -4,7 +4,8 @@
  * A server receives every text frame masked; unmasking it (ff_mask.h) and
  * then validating it (ff_utf8.h) reads the payload twice.  The kernels here
  * XOR each block of the payload with the key, store it, and hand the same
- * registers to the checks of ff_utf8_simd.h, so the payload is read once.
+ * registers to the block checks of ff_utf8_simd.h (ff_u8_check_block_*, the
+ * validators' own), so the payload is read once.
  *
  * ff_unmask_utf8_at() has exactly the contract of
  *
@@ -45,18 +46,9 @@ FF_TARGET("ssse3")
 static size_t ff_unmask_utf8_ssse3(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
 {
     ff_u8_consts128 k;
-    k.prev_high = _mm_loadu_si128((const __m128i *)ff_u8_prev_high);
-    k.prev_low = _mm_loadu_si128((const __m128i *)ff_u8_prev_low);
-    k.cur_high = _mm_loadu_si128((const __m128i *)ff_u8_cur_high);
-    k.nibble = _mm_set1_epi8(0x0F);
-    k.sub3 = _mm_set1_epi8((char)(0xE0 - 0x80));
-    k.sub4 = _mm_set1_epi8((char)(0xF0 - 0x80));
-    k.high_bit = _mm_set1_epi8((char)0x80);
-    const __m128i incomplete = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, (char)FF_U8_INCOMPLETE_3,
-                                             (char)FF_U8_INCOMPLETE_2, (char)FF_U8_INCOMPLETE_1);
+    ff_u8_carry128 carry;
+    ff_u8_init_ssse3(&k, &carry);
     const __m128i kv = _mm_set1_epi64x((long long)key);
-    const __m128i zero = _mm_setzero_si128();
-    __m128i prev = zero, prev_incomplete = zero;
     uint8_t tail[64];
     size_t i = 0;
     for (;;) {
@@ -85,19 +77,7 @@ static size_t ff_unmask_utf8_ssse3(uint8_t *dst, const uint8_t *src, size_t n, u
             _mm_storeu_si128((__m128i *)(dst + i + 32), c);
             _mm_storeu_si128((__m128i *)(dst + i + 48), d);
         }
-        __m128i err;
-        if (!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) {
-            err = prev_incomplete;
-            prev_incomplete = zero;
-        } else {
-            err = _mm_or_si128(_mm_or_si128(ff_u8_check128(&k, a, prev), ff_u8_check128(&k, b, a)),
-                               _mm_or_si128(ff_u8_check128(&k, c, b), ff_u8_check128(&k, d, c)));
-            prev_incomplete = _mm_subs_epu8(d, incomplete);
-        }
-        prev = d;
-        if (last)
-            err = _mm_or_si128(err, prev_incomplete);
-        if (_mm_movemask_epi8(_mm_cmpeq_epi8(err, zero)) != 0xFFFF) {
+        if (ff_u8_check_block_ssse3(&k, a, b, c, d, &carry, last)) {
             if (!last)
                 ff_mask_sse2(dst + i + 64, src + i + 64, n - i - 64, key);
             return ff_utf8_simd_stop(dst, i);
@@ -113,19 +93,9 @@ FF_TARGET("avx2")
 static size_t ff_unmask_utf8_avx2(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
 {
     ff_u8_consts256 k;
-    k.prev_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_prev_high));
-    k.prev_low = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_prev_low));
-    k.cur_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_cur_high));
-    k.nibble = _mm256_set1_epi8(0x0F);
-    k.sub3 = _mm256_set1_epi8((char)(0xE0 - 0x80));
-    k.sub4 = _mm256_set1_epi8((char)(0xF0 - 0x80));
-    k.high_bit = _mm256_set1_epi8((char)0x80);
-    const __m256i incomplete = _mm256_setr_epi8(
-        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-        -1, (char)FF_U8_INCOMPLETE_3, (char)FF_U8_INCOMPLETE_2, (char)FF_U8_INCOMPLETE_1);
+    ff_u8_carry256 carry;
+    ff_u8_init_avx2(&k, &carry);
     const __m256i kv = _mm256_set1_epi64x((long long)key);
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i prev = zero, prev_incomplete = zero;
     uint8_t tail[64];
     size_t i = 0;
     for (;;) {
@@ -137,7 +107,7 @@ static size_t ff_unmask_utf8_avx2(uint8_t *dst, const uint8_t *src, size_t n, ui
              * Not in place: there the overlap is unmasked already. */
             size_t q = n - 64;
             const __m256i kq = _mm256_set1_epi64x((long long)ff_mask_advance(key, q));
-            prev = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + q - 32)), kq);
+            carry.prev = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + q - 32)), kq);
             a = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + q)), kq);
             b = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + q + 32)), kq);
             _mm256_storeu_si256((__m256i *)(dst + q), a);
@@ -156,18 +126,7 @@ static size_t ff_unmask_utf8_avx2(uint8_t *dst, const uint8_t *src, size_t n, ui
             _mm256_storeu_si256((__m256i *)(dst + i), a);
             _mm256_storeu_si256((__m256i *)(dst + i + 32), b);
         }
-        __m256i err;
-        if (!_mm256_movemask_epi8(_mm256_or_si256(a, b))) {
-            err = prev_incomplete;
-            prev_incomplete = zero;
-        } else {
-            err = _mm256_or_si256(ff_u8_check256(&k, a, prev), ff_u8_check256(&k, b, a));
-            prev_incomplete = _mm256_subs_epu8(b, incomplete);
-        }
-        prev = b;
-        if (last)
-            err = _mm256_or_si256(err, prev_incomplete);
-        if (!_mm256_testz_si256(err, err)) {
+        if (ff_u8_check_block_avx2(&k, a, b, &carry, last)) {
             /* Unmask what is left as ff_mask does; the automaton decides
              * where the text fails, from a boundary before this block. */
             if (!last)
@@ -182,28 +141,15 @@ static size_t ff_unmask_utf8_avx2(uint8_t *dst, const uint8_t *src, size_t n, ui
 
 /* ---- AVX-512 (F, BW): one 64-byte vector per block ----------------------- */
 /* The structure of ff_utf8_simd_avx512 with the XOR and the store added.
- * Not run on the CPUs this was written on (no AVX-512); the C checks run it
- * where the CPU has it. */
+ * The C checks run it where the CPU has AVX-512, and elsewhere emulated
+ * (FF_EMULATE_AVX512, ff_cpu.h). */
 FF_TARGET_AVX512
 static size_t ff_unmask_utf8_avx512(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
 {
-    const __m512i prev_high = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ff_u8_prev_high));
-    const __m512i prev_low = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ff_u8_prev_low));
-    const __m512i cur_high = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ff_u8_cur_high));
-    const __m512i nibble = _mm512_set1_epi8(0x0F);
-    const __m512i sub3 = _mm512_set1_epi8((char)(0xE0 - 0x80));
-    const __m512i sub4 = _mm512_set1_epi8((char)(0xF0 - 0x80));
-    const __m512i high_bit = _mm512_set1_epi8((char)0x80);
-    const __m512i idx = _mm512_setr_epi64(14, 15, 0, 1, 2, 3, 4, 5);
+    ff_u8_consts512 k;
+    ff_u8_carry512 carry;
+    ff_u8_init_avx512(&k, &carry);
     const __m512i kv = _mm512_set1_epi64((long long)key);
-    uint8_t limits[64];
-    memset(limits, 0xFF, sizeof limits);
-    limits[61] = FF_U8_INCOMPLETE_3;
-    limits[62] = FF_U8_INCOMPLETE_2;
-    limits[63] = FF_U8_INCOMPLETE_1;
-    const __m512i incomplete = _mm512_loadu_si512((const void *)limits);
-    const __m512i zero = _mm512_setzero_si512();
-    __m512i prev = zero, prev_incomplete = zero;
     size_t i = 0;
     for (;;) {
         int last = n - i <= 64;
@@ -217,27 +163,7 @@ static size_t ff_unmask_utf8_avx512(uint8_t *dst, const uint8_t *src, size_t n, 
             in = _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), kv);
             _mm512_storeu_si512((void *)(dst + i), in);
         }
-        __m512i err;
-        if (!_mm512_movepi8_mask(in)) {
-            err = prev_incomplete;
-            prev_incomplete = zero;
-        } else {
-            __m512i before = FF_U8_LANES_BEFORE(in, prev, idx);
-            __m512i prev1 = FF_U8_PREV512(in, before, 1);
-            __m512i sc = _mm512_and_si512(
-                _mm512_and_si512(
-                    _mm512_shuffle_epi8(prev_high, _mm512_and_si512(_mm512_srli_epi16(prev1, 4), nibble)),
-                    _mm512_shuffle_epi8(prev_low, _mm512_and_si512(prev1, nibble))),
-                _mm512_shuffle_epi8(cur_high, _mm512_and_si512(_mm512_srli_epi16(in, 4), nibble)));
-            __m512i must23 = _mm512_or_si512(_mm512_subs_epu8(FF_U8_PREV512(in, before, 2), sub3),
-                                             _mm512_subs_epu8(FF_U8_PREV512(in, before, 3), sub4));
-            err = _mm512_xor_si512(_mm512_and_si512(must23, high_bit), sc);
-            prev_incomplete = _mm512_subs_epu8(in, incomplete);
-        }
-        prev = in;
-        if (last)
-            err = _mm512_or_si512(err, prev_incomplete);
-        if (_mm512_test_epi8_mask(err, err)) {
+        if (ff_u8_check_block_avx512(&k, in, &carry, last)) {
             if (!last)
                 ff_mask_avx512(dst + i + 64, src + i + 64, n - i - 64, key);
             return ff_utf8_simd_stop(dst, i);
@@ -253,15 +179,10 @@ static size_t ff_unmask_utf8_avx512(uint8_t *dst, const uint8_t *src, size_t n, 
 #ifdef FF_ARM64
 static size_t ff_unmask_utf8_neon(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
 {
-    const uint8x16_t prev_high = vld1q_u8(ff_u8_prev_high);
-    const uint8x16_t prev_low = vld1q_u8(ff_u8_prev_low);
-    const uint8x16_t cur_high = vld1q_u8(ff_u8_cur_high);
-    static const uint8_t limits[16] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                                       FF_U8_INCOMPLETE_3, FF_U8_INCOMPLETE_2, FF_U8_INCOMPLETE_1};
-    const uint8x16_t incomplete = vld1q_u8(limits);
+    ff_u8_consts_neon k;
+    ff_u8_carry_neon carry;
+    ff_u8_init_neon(&k, &carry);
     const uint8x16_t kv = vreinterpretq_u8_u64(vdupq_n_u64(key));
-    const uint8x16_t zero = vdupq_n_u8(0);
-    uint8x16_t prev = zero, prev_incomplete = zero;
     uint8_t tail[64];
     size_t i = 0;
     for (;;) {
@@ -283,21 +204,7 @@ static size_t ff_unmask_utf8_neon(uint8_t *dst, const uint8_t *src, size_t n, ui
             vst1q_u8(dst + i + 32, c);
             vst1q_u8(dst + i + 48, d);
         }
-        uint8x16_t err;
-        if (vmaxvq_u8(vorrq_u8(vorrq_u8(a, b), vorrq_u8(c, d))) < 0x80) {
-            err = prev_incomplete;
-            prev_incomplete = zero;
-        } else {
-            err = vorrq_u8(vorrq_u8(ff_u8_check_neon(a, prev, prev_high, prev_low, cur_high),
-                                    ff_u8_check_neon(b, a, prev_high, prev_low, cur_high)),
-                           vorrq_u8(ff_u8_check_neon(c, b, prev_high, prev_low, cur_high),
-                                    ff_u8_check_neon(d, c, prev_high, prev_low, cur_high)));
-            prev_incomplete = vqsubq_u8(d, incomplete);
-        }
-        prev = d;
-        if (last)
-            err = vorrq_u8(err, prev_incomplete);
-        if (vmaxvq_u8(err)) {
+        if (ff_u8_check_block_neon(&k, a, b, c, d, &carry, last)) {
             if (!last)
                 ff_mask_neon(dst + i + 64, src + i + 64, n - i - 64, key);
             return ff_utf8_simd_stop(dst, i);
@@ -318,7 +225,7 @@ static inline ff_unmask_utf8_fn ff_unmask_utf8_kernel(int level)
 #ifdef FF_HAVE_AVX
     case FF_LEVEL_AVX512: return ff_unmask_utf8_avx512;
     case FF_LEVEL_AVX2: return ff_unmask_utf8_avx2;
-    case FF_LEVEL_SSE2: return ff_utf8_have_ssse3() ? ff_unmask_utf8_ssse3 : NULL;
+    case FF_LEVEL_SSE2: return ff_cpu_has(FF_CPU_SSSE3) ? ff_unmask_utf8_ssse3 : NULL;
 #endif
 #ifdef FF_ARM64
     case FF_LEVEL_NEON: return ff_unmask_utf8_neon;

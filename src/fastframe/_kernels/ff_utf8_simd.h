@@ -115,14 +115,52 @@ static inline size_t ff_utf8_simd_stop(const uint8_t *p, size_t i)
     return i;
 }
 
+/* ---- The block checks ------------------------------------------------------
+ *
+ * One function per level, ff_u8_check_block_<level>(k, block, &carry, last),
+ * checks a 64-byte block, given as that level's vectors, against the three
+ * bytes before it: the validators below and the fused unmask+validate
+ * kernels of ff_unmask_utf8.h call it on the bytes they loaded (or unmasked),
+ * and differ only in where those come from and in what they do on an error.
+ * It returns nonzero if the block has an error, or if `last` and the block
+ * ends inside a code point, and updates the carry for the next block: the
+ * block's last bytes, and which of them start a sequence the block does not
+ * finish (so that an all-ASCII block after them fails).  The block is
+ * zero-padded past the end of the text (zeros are ASCII), except where a
+ * kernel passes the last 64 bytes again, overlapping, with the carry of the
+ * bytes before them.  ff_u8_init_<level> sets the constants, and the carry
+ * before the first block (as after ASCII).  All are forced inline: in the
+ * hot loops they must not be calls.
+ */
+
 /* ---- SSSE3: 16-byte vectors, four per block ------------------------------ */
 #ifdef FF_HAVE_AVX
 typedef struct {
-    __m128i prev_high, prev_low, cur_high, nibble, sub3, sub4, high_bit;
+    __m128i prev_high, prev_low, cur_high, nibble, sub3, sub4, high_bit, incomplete;
 } ff_u8_consts128;
 
+/* The last vector of the block before, and its unfinished-sequence bits. */
+typedef struct {
+    __m128i prev, incomplete;
+} ff_u8_carry128;
+
 FF_TARGET("ssse3")
-static inline __m128i ff_u8_check128(const ff_u8_consts128 *k, __m128i in, __m128i prev)
+static FF_ALWAYS_INLINE void ff_u8_init_ssse3(ff_u8_consts128 *k, ff_u8_carry128 *carry)
+{
+    k->prev_high = _mm_loadu_si128((const __m128i *)ff_u8_prev_high);
+    k->prev_low = _mm_loadu_si128((const __m128i *)ff_u8_prev_low);
+    k->cur_high = _mm_loadu_si128((const __m128i *)ff_u8_cur_high);
+    k->nibble = _mm_set1_epi8(0x0F);
+    k->sub3 = _mm_set1_epi8((char)(0xE0 - 0x80));
+    k->sub4 = _mm_set1_epi8((char)(0xF0 - 0x80));
+    k->high_bit = _mm_set1_epi8((char)0x80);
+    k->incomplete = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, (char)FF_U8_INCOMPLETE_3,
+                                  (char)FF_U8_INCOMPLETE_2, (char)FF_U8_INCOMPLETE_1);
+    carry->prev = carry->incomplete = _mm_setzero_si128();
+}
+
+FF_TARGET("ssse3")
+static FF_ALWAYS_INLINE __m128i ff_u8_check128(const ff_u8_consts128 *k, __m128i in, __m128i prev)
 {
     __m128i prev1 = _mm_alignr_epi8(in, prev, 15);
     __m128i sc = _mm_and_si128(
@@ -136,20 +174,31 @@ static inline __m128i ff_u8_check128(const ff_u8_consts128 *k, __m128i in, __m12
 }
 
 FF_TARGET("ssse3")
+static FF_ALWAYS_INLINE int ff_u8_check_block_ssse3(const ff_u8_consts128 *k, __m128i a, __m128i b, __m128i c,
+                                                     __m128i d, ff_u8_carry128 *carry, int last)
+{
+    const __m128i zero = _mm_setzero_si128();
+    __m128i err;
+    if (!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) {
+        err = carry->incomplete;
+        carry->incomplete = zero;
+    } else {
+        err = _mm_or_si128(_mm_or_si128(ff_u8_check128(k, a, carry->prev), ff_u8_check128(k, b, a)),
+                           _mm_or_si128(ff_u8_check128(k, c, b), ff_u8_check128(k, d, c)));
+        carry->incomplete = _mm_subs_epu8(d, k->incomplete);
+    }
+    carry->prev = d;
+    if (last)
+        err = _mm_or_si128(err, carry->incomplete);
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(err, zero)) != 0xFFFF;
+}
+
+FF_TARGET("ssse3")
 static size_t ff_utf8_simd_ssse3(const uint8_t *p, size_t n)
 {
     ff_u8_consts128 k;
-    k.prev_high = _mm_loadu_si128((const __m128i *)ff_u8_prev_high);
-    k.prev_low = _mm_loadu_si128((const __m128i *)ff_u8_prev_low);
-    k.cur_high = _mm_loadu_si128((const __m128i *)ff_u8_cur_high);
-    k.nibble = _mm_set1_epi8(0x0F);
-    k.sub3 = _mm_set1_epi8((char)(0xE0 - 0x80));
-    k.sub4 = _mm_set1_epi8((char)(0xF0 - 0x80));
-    k.high_bit = _mm_set1_epi8((char)0x80);
-    const __m128i incomplete = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, (char)FF_U8_INCOMPLETE_3,
-                                             (char)FF_U8_INCOMPLETE_2, (char)FF_U8_INCOMPLETE_1);
-    const __m128i zero = _mm_setzero_si128();
-    __m128i prev = zero, prev_incomplete = zero;
+    ff_u8_carry128 carry;
+    ff_u8_init_ssse3(&k, &carry);
     uint8_t tail[64];
     size_t i = 0;
     for (;;) {
@@ -167,19 +216,7 @@ static size_t ff_utf8_simd_ssse3(const uint8_t *p, size_t n)
         __m128i b = _mm_loadu_si128((const __m128i *)(q + 16));
         __m128i c = _mm_loadu_si128((const __m128i *)(q + 32));
         __m128i d = _mm_loadu_si128((const __m128i *)(q + 48));
-        __m128i err;
-        if (!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) {
-            err = prev_incomplete;
-            prev_incomplete = zero;
-        } else {
-            err = _mm_or_si128(_mm_or_si128(ff_u8_check128(&k, a, prev), ff_u8_check128(&k, b, a)),
-                               _mm_or_si128(ff_u8_check128(&k, c, b), ff_u8_check128(&k, d, c)));
-            prev_incomplete = _mm_subs_epu8(d, incomplete);
-        }
-        prev = d;
-        if (last)
-            err = _mm_or_si128(err, prev_incomplete);
-        if (_mm_movemask_epi8(_mm_cmpeq_epi8(err, zero)) != 0xFFFF)
+        if (ff_u8_check_block_ssse3(&k, a, b, c, d, &carry, last))
             return ff_utf8_simd_stop(p, i);
         if (last)
             return n;
@@ -189,15 +226,35 @@ static size_t ff_utf8_simd_ssse3(const uint8_t *p, size_t n)
 
 /* ---- AVX2: 32-byte vectors, two per block -------------------------------- */
 typedef struct {
-    __m256i prev_high, prev_low, cur_high, nibble, sub3, sub4, high_bit;
+    __m256i prev_high, prev_low, cur_high, nibble, sub3, sub4, high_bit, incomplete;
 } ff_u8_consts256;
+
+typedef struct {
+    __m256i prev, incomplete;
+} ff_u8_carry256;
+
+FF_TARGET("avx2")
+static FF_ALWAYS_INLINE void ff_u8_init_avx2(ff_u8_consts256 *k, ff_u8_carry256 *carry)
+{
+    k->prev_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_prev_high));
+    k->prev_low = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_prev_low));
+    k->cur_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_cur_high));
+    k->nibble = _mm256_set1_epi8(0x0F);
+    k->sub3 = _mm256_set1_epi8((char)(0xE0 - 0x80));
+    k->sub4 = _mm256_set1_epi8((char)(0xF0 - 0x80));
+    k->high_bit = _mm256_set1_epi8((char)0x80);
+    k->incomplete = _mm256_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                     -1, -1, -1, -1, -1, -1, -1, -1, -1, (char)FF_U8_INCOMPLETE_3,
+                                     (char)FF_U8_INCOMPLETE_2, (char)FF_U8_INCOMPLETE_1);
+    carry->prev = carry->incomplete = _mm256_setzero_si256();
+}
 
 /* `in` shifted right by N bytes across both lanes, with the last N bytes of
  * `prev` shifted in. */
 #define FF_U8_PREV256(in, prev, N) _mm256_alignr_epi8((in), _mm256_permute2x128_si256((prev), (in), 0x21), 16 - (N))
 
 FF_TARGET("avx2")
-static inline __m256i ff_u8_check256(const ff_u8_consts256 *k, __m256i in, __m256i prev)
+static FF_ALWAYS_INLINE __m256i ff_u8_check256(const ff_u8_consts256 *k, __m256i in, __m256i prev)
 {
     __m256i prev1 = FF_U8_PREV256(in, prev, 1);
     __m256i sc = _mm256_and_si256(
@@ -212,21 +269,29 @@ static inline __m256i ff_u8_check256(const ff_u8_consts256 *k, __m256i in, __m25
 }
 
 FF_TARGET("avx2")
+static FF_ALWAYS_INLINE int ff_u8_check_block_avx2(const ff_u8_consts256 *k, __m256i a, __m256i b,
+                                                    ff_u8_carry256 *carry, int last)
+{
+    __m256i err;
+    if (!_mm256_movemask_epi8(_mm256_or_si256(a, b))) {
+        err = carry->incomplete;
+        carry->incomplete = _mm256_setzero_si256();
+    } else {
+        err = _mm256_or_si256(ff_u8_check256(k, a, carry->prev), ff_u8_check256(k, b, a));
+        carry->incomplete = _mm256_subs_epu8(b, k->incomplete);
+    }
+    carry->prev = b;
+    if (last)
+        err = _mm256_or_si256(err, carry->incomplete);
+    return !_mm256_testz_si256(err, err);
+}
+
+FF_TARGET("avx2")
 static size_t ff_utf8_simd_avx2(const uint8_t *p, size_t n)
 {
     ff_u8_consts256 k;
-    k.prev_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_prev_high));
-    k.prev_low = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_prev_low));
-    k.cur_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_cur_high));
-    k.nibble = _mm256_set1_epi8(0x0F);
-    k.sub3 = _mm256_set1_epi8((char)(0xE0 - 0x80));
-    k.sub4 = _mm256_set1_epi8((char)(0xF0 - 0x80));
-    k.high_bit = _mm256_set1_epi8((char)0x80);
-    const __m256i incomplete = _mm256_setr_epi8(
-        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-        -1, (char)FF_U8_INCOMPLETE_3, (char)FF_U8_INCOMPLETE_2, (char)FF_U8_INCOMPLETE_1);
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i prev = zero, prev_incomplete = zero;
+    ff_u8_carry256 carry;
+    ff_u8_init_avx2(&k, &carry);
     uint8_t tail[64];
     size_t i = 0;
     for (;;) {
@@ -244,7 +309,7 @@ static size_t ff_utf8_simd_avx2(const uint8_t *p, size_t n)
                  * a sequence the previous block left unfinished would have
                  * a byte in this block, which overlaps its last three. */
                 q = p + n - 64;
-                prev = _mm256_loadu_si256((const __m256i *)(q - 32));
+                carry.prev = _mm256_loadu_si256((const __m256i *)(q - 32));
             } else {
                 memset(tail, 0, sizeof tail);
                 if (n > i)
@@ -254,38 +319,28 @@ static size_t ff_utf8_simd_avx2(const uint8_t *p, size_t n)
         }
         __m256i a = _mm256_loadu_si256((const __m256i *)q);
         __m256i b = _mm256_loadu_si256((const __m256i *)(q + 32));
-        __m256i err;
-        if (!_mm256_movemask_epi8(_mm256_or_si256(a, b))) {
-            err = prev_incomplete;
-            prev_incomplete = zero;
-            if (!last && _mm256_testz_si256(err, err)) {
-                /* In a run of ASCII only the OR of the bytes matters: read
-                 * ahead at the speed of a plain scan, 128 bytes a step, and
-                 * resume the checks at the first block that is not ASCII
-                 * (the ASCII before it needs no carry). */
-                size_t j = i + 64;
-                while (j + 128 <= n) {
-                    __m256i o = _mm256_or_si256(
-                        _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + j)),
-                                        _mm256_loadu_si256((const __m256i *)(p + j + 32))),
-                        _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + j + 64)),
-                                        _mm256_loadu_si256((const __m256i *)(p + j + 96))));
-                    if (_mm256_movemask_epi8(o))
-                        break;
-                    j += 128;
-                }
-                prev = zero;
-                i = j;
-                continue;
+        if (!_mm256_movemask_epi8(_mm256_or_si256(a, b)) && !last &&
+            _mm256_testz_si256(carry.incomplete, carry.incomplete)) {
+            /* In a run of ASCII only the OR of the bytes matters: read ahead
+             * at the speed of a plain scan, 128 bytes a step, and resume the
+             * checks at the first block that is not ASCII (the ASCII before
+             * it needs no carry). */
+            size_t j = i + 64;
+            while (j + 128 <= n) {
+                __m256i o = _mm256_or_si256(
+                    _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + j)),
+                                    _mm256_loadu_si256((const __m256i *)(p + j + 32))),
+                    _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + j + 64)),
+                                    _mm256_loadu_si256((const __m256i *)(p + j + 96))));
+                if (_mm256_movemask_epi8(o))
+                    break;
+                j += 128;
             }
-        } else {
-            err = _mm256_or_si256(ff_u8_check256(&k, a, prev), ff_u8_check256(&k, b, a));
-            prev_incomplete = _mm256_subs_epu8(b, incomplete);
+            carry.prev = _mm256_setzero_si256();
+            i = j;
+            continue;
         }
-        prev = b;
-        if (last)
-            err = _mm256_or_si256(err, prev_incomplete);
-        if (!_mm256_testz_si256(err, err))
+        if (ff_u8_check_block_avx2(&k, a, b, &carry, last))
             return ff_utf8_simd_stop(p, i);
         if (last)
             return n;
@@ -300,26 +355,68 @@ static size_t ff_utf8_simd_avx2(const uint8_t *p, size_t n)
 #define FF_U8_LANES_BEFORE(in, prev, idx) _mm512_permutex2var_epi64((in), (idx), (prev))
 #define FF_U8_PREV512(in, before, N) _mm512_alignr_epi8((in), (before), 16 - (N))
 
+typedef struct {
+    __m512i prev_high, prev_low, cur_high, nibble, sub3, sub4, high_bit, incomplete, idx;
+} ff_u8_consts512;
+
+typedef struct {
+    __m512i prev, incomplete;
+} ff_u8_carry512;
+
 FF_TARGET_AVX512
-static size_t ff_utf8_simd_avx512(const uint8_t *p, size_t n)
+static FF_ALWAYS_INLINE void ff_u8_init_avx512(ff_u8_consts512 *k, ff_u8_carry512 *carry)
 {
-    const __m512i prev_high = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ff_u8_prev_high));
-    const __m512i prev_low = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ff_u8_prev_low));
-    const __m512i cur_high = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ff_u8_cur_high));
-    const __m512i nibble = _mm512_set1_epi8(0x0F);
-    const __m512i sub3 = _mm512_set1_epi8((char)(0xE0 - 0x80));
-    const __m512i sub4 = _mm512_set1_epi8((char)(0xF0 - 0x80));
-    const __m512i high_bit = _mm512_set1_epi8((char)0x80);
+    k->prev_high = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ff_u8_prev_high));
+    k->prev_low = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ff_u8_prev_low));
+    k->cur_high = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ff_u8_cur_high));
+    k->nibble = _mm512_set1_epi8(0x0F);
+    k->sub3 = _mm512_set1_epi8((char)(0xE0 - 0x80));
+    k->sub4 = _mm512_set1_epi8((char)(0xF0 - 0x80));
+    k->high_bit = _mm512_set1_epi8((char)0x80);
     /* 64-bit elements 8..15 name the second operand: prev's last lane, then in's lanes 0..2. */
-    const __m512i idx = _mm512_setr_epi64(14, 15, 0, 1, 2, 3, 4, 5);
+    k->idx = _mm512_setr_epi64(14, 15, 0, 1, 2, 3, 4, 5);
     uint8_t limits[64];
     memset(limits, 0xFF, sizeof limits);
     limits[61] = FF_U8_INCOMPLETE_3;
     limits[62] = FF_U8_INCOMPLETE_2;
     limits[63] = FF_U8_INCOMPLETE_1;
-    const __m512i incomplete = _mm512_loadu_si512((const void *)limits);
-    const __m512i zero = _mm512_setzero_si512();
-    __m512i prev = zero, prev_incomplete = zero;
+    k->incomplete = _mm512_loadu_si512((const void *)limits);
+    carry->prev = carry->incomplete = _mm512_setzero_si512();
+}
+
+FF_TARGET_AVX512
+static FF_ALWAYS_INLINE int ff_u8_check_block_avx512(const ff_u8_consts512 *k, __m512i in, ff_u8_carry512 *carry,
+                                                      int last)
+{
+    __m512i err;
+    if (!_mm512_movepi8_mask(in)) {
+        err = carry->incomplete;
+        carry->incomplete = _mm512_setzero_si512();
+    } else {
+        __m512i before = FF_U8_LANES_BEFORE(in, carry->prev, k->idx);
+        __m512i prev1 = FF_U8_PREV512(in, before, 1);
+        __m512i sc = _mm512_and_si512(
+            _mm512_and_si512(
+                _mm512_shuffle_epi8(k->prev_high, _mm512_and_si512(_mm512_srli_epi16(prev1, 4), k->nibble)),
+                _mm512_shuffle_epi8(k->prev_low, _mm512_and_si512(prev1, k->nibble))),
+            _mm512_shuffle_epi8(k->cur_high, _mm512_and_si512(_mm512_srli_epi16(in, 4), k->nibble)));
+        __m512i must23 = _mm512_or_si512(_mm512_subs_epu8(FF_U8_PREV512(in, before, 2), k->sub3),
+                                         _mm512_subs_epu8(FF_U8_PREV512(in, before, 3), k->sub4));
+        err = _mm512_xor_si512(_mm512_and_si512(must23, k->high_bit), sc);
+        carry->incomplete = _mm512_subs_epu8(in, k->incomplete);
+    }
+    carry->prev = in;
+    if (last)
+        err = _mm512_or_si512(err, carry->incomplete);
+    return _mm512_test_epi8_mask(err, err) != 0;
+}
+
+FF_TARGET_AVX512
+static size_t ff_utf8_simd_avx512(const uint8_t *p, size_t n)
+{
+    ff_u8_consts512 k;
+    ff_u8_carry512 carry;
+    ff_u8_init_avx512(&k, &carry);
     size_t i = 0;
     for (;;) {
         int last = n - i <= 64;
@@ -328,44 +425,24 @@ static size_t ff_utf8_simd_avx512(const uint8_t *p, size_t n)
             in = _mm512_maskz_loadu_epi8((__mmask64)((((uint64_t)1) << (n - i)) - 1), (const void *)(p + i));
         else
             in = _mm512_loadu_si512((const void *)(p + i));
-        __m512i err;
-        if (!_mm512_movepi8_mask(in)) {
-            err = prev_incomplete;
-            prev_incomplete = zero;
-            if (!last && !_mm512_test_epi8_mask(err, err)) {
-                /* A run of ASCII: read ahead as a plain scan does (see the AVX2 kernel). */
-                size_t j = i + 64;
-                while (j + 256 <= n) {
-                    __m512i o = _mm512_or_si512(
-                        _mm512_or_si512(_mm512_loadu_si512((const void *)(p + j)),
-                                        _mm512_loadu_si512((const void *)(p + j + 64))),
-                        _mm512_or_si512(_mm512_loadu_si512((const void *)(p + j + 128)),
-                                        _mm512_loadu_si512((const void *)(p + j + 192))));
-                    if (_mm512_movepi8_mask(o))
-                        break;
-                    j += 256;
-                }
-                prev = zero;
-                i = j;
-                continue;
+        if (!_mm512_movepi8_mask(in) && !last && !_mm512_test_epi8_mask(carry.incomplete, carry.incomplete)) {
+            /* A run of ASCII: read ahead as a plain scan does (see the AVX2 kernel). */
+            size_t j = i + 64;
+            while (j + 256 <= n) {
+                __m512i o = _mm512_or_si512(
+                    _mm512_or_si512(_mm512_loadu_si512((const void *)(p + j)),
+                                    _mm512_loadu_si512((const void *)(p + j + 64))),
+                    _mm512_or_si512(_mm512_loadu_si512((const void *)(p + j + 128)),
+                                    _mm512_loadu_si512((const void *)(p + j + 192))));
+                if (_mm512_movepi8_mask(o))
+                    break;
+                j += 256;
             }
-        } else {
-            __m512i before = FF_U8_LANES_BEFORE(in, prev, idx);
-            __m512i prev1 = FF_U8_PREV512(in, before, 1);
-            __m512i sc = _mm512_and_si512(
-                _mm512_and_si512(
-                    _mm512_shuffle_epi8(prev_high, _mm512_and_si512(_mm512_srli_epi16(prev1, 4), nibble)),
-                    _mm512_shuffle_epi8(prev_low, _mm512_and_si512(prev1, nibble))),
-                _mm512_shuffle_epi8(cur_high, _mm512_and_si512(_mm512_srli_epi16(in, 4), nibble)));
-            __m512i must23 = _mm512_or_si512(_mm512_subs_epu8(FF_U8_PREV512(in, before, 2), sub3),
-                                             _mm512_subs_epu8(FF_U8_PREV512(in, before, 3), sub4));
-            err = _mm512_xor_si512(_mm512_and_si512(must23, high_bit), sc);
-            prev_incomplete = _mm512_subs_epu8(in, incomplete);
+            carry.prev = _mm512_setzero_si512();
+            i = j;
+            continue;
         }
-        prev = in;
-        if (last)
-            err = _mm512_or_si512(err, prev_incomplete);
-        if (_mm512_test_epi8_mask(err, err))
+        if (ff_u8_check_block_avx512(&k, in, &carry, last))
             return ff_utf8_simd_stop(p, i);
         if (last)
             return n;
@@ -373,51 +450,64 @@ static size_t ff_utf8_simd_avx512(const uint8_t *p, size_t n)
     }
 }
 
-/* SSSE3 is not part of the x86-64 baseline (the first AMD64 CPUs lack it):
- * the SSE2 level runs this kernel only where CPUID lists it. */
-static int ff_utf8_ssse3_cached = -1;
-static inline int ff_utf8_have_ssse3(void)
-{
-    int have = FF_LOAD_RELAXED(&ff_utf8_ssse3_cached);
-    if (have < 0) {
-        uint32_t r[4];
-        ff_cpuid(0, 0, r);
-        have = 0;
-        if (r[0] >= 1) {
-            ff_cpuid(1, 0, r);
-            have = (int)((r[2] >> 9) & 1);
-        }
-        FF_STORE_RELAXED(&ff_utf8_ssse3_cached, have);
-    }
-    return have;
-}
 #endif /* FF_HAVE_AVX */
 
 /* ---- NEON: 16-byte vectors, four per block ------------------------------- */
 #ifdef FF_ARM64
-static inline uint8x16_t ff_u8_check_neon(uint8x16_t in, uint8x16_t prev, uint8x16_t prev_high,
-                                          uint8x16_t prev_low, uint8x16_t cur_high)
+typedef struct {
+    uint8x16_t prev_high, prev_low, cur_high, incomplete;
+} ff_u8_consts_neon;
+
+typedef struct {
+    uint8x16_t prev, incomplete;
+} ff_u8_carry_neon;
+
+static FF_ALWAYS_INLINE void ff_u8_init_neon(ff_u8_consts_neon *k, ff_u8_carry_neon *carry)
+{
+    static const uint8_t limits[16] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                       FF_U8_INCOMPLETE_3, FF_U8_INCOMPLETE_2, FF_U8_INCOMPLETE_1};
+    k->prev_high = vld1q_u8(ff_u8_prev_high);
+    k->prev_low = vld1q_u8(ff_u8_prev_low);
+    k->cur_high = vld1q_u8(ff_u8_cur_high);
+    k->incomplete = vld1q_u8(limits);
+    carry->prev = carry->incomplete = vdupq_n_u8(0);
+}
+
+static FF_ALWAYS_INLINE uint8x16_t ff_u8_check_neon(const ff_u8_consts_neon *k, uint8x16_t in, uint8x16_t prev)
 {
     const uint8x16_t nibble = vdupq_n_u8(0x0F);
     uint8x16_t prev1 = vextq_u8(prev, in, 15);
-    uint8x16_t sc = vandq_u8(vandq_u8(vqtbl1q_u8(prev_high, vshrq_n_u8(prev1, 4)),
-                                      vqtbl1q_u8(prev_low, vandq_u8(prev1, nibble))),
-                             vqtbl1q_u8(cur_high, vshrq_n_u8(in, 4)));
+    uint8x16_t sc = vandq_u8(vandq_u8(vqtbl1q_u8(k->prev_high, vshrq_n_u8(prev1, 4)),
+                                      vqtbl1q_u8(k->prev_low, vandq_u8(prev1, nibble))),
+                             vqtbl1q_u8(k->cur_high, vshrq_n_u8(in, 4)));
     uint8x16_t must23 = vorrq_u8(vqsubq_u8(vextq_u8(prev, in, 14), vdupq_n_u8(0xE0 - 0x80)),
                                  vqsubq_u8(vextq_u8(prev, in, 13), vdupq_n_u8(0xF0 - 0x80)));
     return veorq_u8(vandq_u8(must23, vdupq_n_u8(0x80)), sc);
 }
 
+static FF_ALWAYS_INLINE int ff_u8_check_block_neon(const ff_u8_consts_neon *k, uint8x16_t a, uint8x16_t b,
+                                                   uint8x16_t c, uint8x16_t d, ff_u8_carry_neon *carry, int last)
+{
+    uint8x16_t err;
+    if (vmaxvq_u8(vorrq_u8(vorrq_u8(a, b), vorrq_u8(c, d))) < 0x80) {
+        err = carry->incomplete;
+        carry->incomplete = vdupq_n_u8(0);
+    } else {
+        err = vorrq_u8(vorrq_u8(ff_u8_check_neon(k, a, carry->prev), ff_u8_check_neon(k, b, a)),
+                       vorrq_u8(ff_u8_check_neon(k, c, b), ff_u8_check_neon(k, d, c)));
+        carry->incomplete = vqsubq_u8(d, k->incomplete);
+    }
+    carry->prev = d;
+    if (last)
+        err = vorrq_u8(err, carry->incomplete);
+    return vmaxvq_u8(err) != 0;
+}
+
 static size_t ff_utf8_simd_neon(const uint8_t *p, size_t n)
 {
-    const uint8x16_t prev_high = vld1q_u8(ff_u8_prev_high);
-    const uint8x16_t prev_low = vld1q_u8(ff_u8_prev_low);
-    const uint8x16_t cur_high = vld1q_u8(ff_u8_cur_high);
-    static const uint8_t limits[16] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                                       FF_U8_INCOMPLETE_3, FF_U8_INCOMPLETE_2, FF_U8_INCOMPLETE_1};
-    const uint8x16_t incomplete = vld1q_u8(limits);
-    const uint8x16_t zero = vdupq_n_u8(0);
-    uint8x16_t prev = zero, prev_incomplete = zero;
+    ff_u8_consts_neon k;
+    ff_u8_carry_neon carry;
+    ff_u8_init_neon(&k, &carry);
     uint8_t tail[64];
     size_t i = 0;
     for (;;) {
@@ -430,21 +520,7 @@ static size_t ff_utf8_simd_neon(const uint8_t *p, size_t n)
             q = tail;
         }
         uint8x16_t a = vld1q_u8(q), b = vld1q_u8(q + 16), c = vld1q_u8(q + 32), d = vld1q_u8(q + 48);
-        uint8x16_t err;
-        if (vmaxvq_u8(vorrq_u8(vorrq_u8(a, b), vorrq_u8(c, d))) < 0x80) {
-            err = prev_incomplete;
-            prev_incomplete = zero;
-        } else {
-            err = vorrq_u8(vorrq_u8(ff_u8_check_neon(a, prev, prev_high, prev_low, cur_high),
-                                    ff_u8_check_neon(b, a, prev_high, prev_low, cur_high)),
-                           vorrq_u8(ff_u8_check_neon(c, b, prev_high, prev_low, cur_high),
-                                    ff_u8_check_neon(d, c, prev_high, prev_low, cur_high)));
-            prev_incomplete = vqsubq_u8(d, incomplete);
-        }
-        prev = d;
-        if (last)
-            err = vorrq_u8(err, prev_incomplete);
-        if (vmaxvq_u8(err))
+        if (ff_u8_check_block_neon(&k, a, b, c, d, &carry, last))
             return ff_utf8_simd_stop(p, i);
         if (last)
             return n;
@@ -464,7 +540,9 @@ static inline ff_utf8_simd_fn ff_utf8_simd_kernel(int level)
 #ifdef FF_HAVE_AVX
     case FF_LEVEL_AVX512: return ff_utf8_simd_avx512;
     case FF_LEVEL_AVX2: return ff_utf8_simd_avx2;
-    case FF_LEVEL_SSE2: return ff_utf8_have_ssse3() ? ff_utf8_simd_ssse3 : NULL;
+    /* SSSE3 is not part of the x86-64 baseline (the first AMD64 CPUs lack
+     * it): the SSE2 level runs this kernel only where CPUID lists it. */
+    case FF_LEVEL_SSE2: return ff_cpu_has(FF_CPU_SSSE3) ? ff_utf8_simd_ssse3 : NULL;
 #endif
 #ifdef FF_ARM64
     case FF_LEVEL_NEON: return ff_utf8_simd_neon;

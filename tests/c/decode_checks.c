@@ -10,6 +10,8 @@
  *   mixes with ASCII) at every length up to 300 code points and some long;
  * - one non-ASCII character, and a run of them, at every offset around the
  *   16-, 32- and 64-byte block edges, in ASCII;
+ * - runs of one sequence length (the UCS2 writer's run of eight 3-byte
+ *   sequences) broken by a character of another length at every position;
  * - invalid bytes (random, and valid text with one byte changed): the writer
  *   returns at most the count it was given and writes nothing past it (guard
  *   bytes here; under -fsanitize=address the input and output are exact heap
@@ -157,6 +159,14 @@ static void check_scan(const uint8_t *p, size_t n)
             CHECK(count == want && maxchar == want_max, "scan %s: n=%zu counted %zu (kind %x), want %zu (%x)",
                   ff_cpu_level_name(levels[l]), n, count, maxchar, want, want_max);
     }
+    /* And the entry point decode_utf8 calls, which takes short text its own way. */
+    size_t count = 12345;
+    uint32_t maxchar = 1;
+    int got = n < 32 ? ff_utf8_scan_short(in, n, &count, &maxchar) : ff_utf8_scan(in, n, &count, &maxchar);
+    CHECK(got == valid, "ff_utf8_scan: n=%zu says %s", n, got ? "valid" : "invalid");
+    if (got && valid)
+        CHECK(count == want && maxchar == want_max, "ff_utf8_scan: n=%zu counted %zu (kind %x), want %zu (%x)", n,
+              count, maxchar, want, want_max);
     free(in);
 }
 
@@ -219,6 +229,20 @@ static void check_table(void)
                 want |= (uint64_t)k << (8 * r++);
         CHECK(ff_transcode_pack[m] == want, "ff_transcode_pack[%u] = %016llx, want %016llx", m,
               (unsigned long long)ff_transcode_pack[m], (unsigned long long)want);
+        /* The same lanes as byte pairs, for 16-bit units. */
+        uint8_t pairs[16] = {0};
+        for (unsigned k = 0, r = 0; k < 8; k++)
+            if (m >> k & 1) {
+                pairs[2 * r] = (uint8_t)(2 * k);
+                pairs[2 * r + 1] = (uint8_t)(2 * k + 1);
+                r++;
+            }
+        /* As the x86 loads read the words: little-endian. */
+        uint64_t halves[2] = {0, 0};
+        for (unsigned k = 0; k < 16; k++)
+            halves[k / 8] |= (uint64_t)pairs[k] << (8 * (k % 8));
+        CHECK(ff_transcode_pack16[m][0] == halves[0] && ff_transcode_pack16[m][1] == halves[1],
+              "ff_transcode_pack16[%u] is wrong", m);
     }
 }
 
@@ -271,6 +295,27 @@ static void check_edges(void)
                 /* The text cut right after the character(s). */
                 check_valid(cps, at + run_len, "edges, cut");
             }
+}
+
+/* A run of one sequence length (the writers' fast runs: eight 3-byte
+ * sequences at a time in UCS2) broken by one character of another length,
+ * or two, at every position. */
+static void check_runs(void)
+{
+    for (int run = POOL_LATIN1; run < POOLS; run++)
+        for (int other = POOL_ASCII; other < POOLS; other++) {
+            if (other == run)
+                continue;
+            for (size_t at = 0; at < 70; at++) {
+                fill(cps, 70, 1u << run);
+                cps[at] = pick(other);
+                check_valid(cps, 70, "runs");
+                if (at + 9 < 70)
+                    cps[at + 9] = pick(other);
+                check_valid(cps, 70, "runs, broken twice");
+                check_valid(cps, at + 1, "runs, cut");
+            }
+        }
 }
 
 /* The scan's block edges: valid text of every length to 260 bytes (short,
@@ -345,6 +390,7 @@ int main(void)
     check_table();
     check_random();
     check_edges();
+    check_runs();
     check_invalid();
     check_scan_edges();
     printf("{\"levels\": [");

@@ -23,8 +23,9 @@
  * give 8 units with fixed shuffles (ff_transcode_ucs2_three).  The last
  * steps run on padded copies of the input and output (FF_TRANSCODE_WRITER),
  * so no text ends in a scalar loop.  At the SSE2 level, a CPU with SSE4.1
- * runs the same steps for UCS1 and UCS2 in 128-bit vectors; UCS4 there,
- * and every other level (NEON included), use the scalar writer.
+ * runs the same steps in 128-bit vectors (UCS4 there: the UCS2 computation
+ * widened, or scalar code for a step with a 4-byte lead); every other level
+ * (NEON included) uses the scalar writer.
  */
 #ifndef FF_TRANSCODE_H
 #define FF_TRANSCODE_H
@@ -663,8 +664,8 @@ static inline size_t ff_utf8_decode_avx2(const uint8_t *p, size_t n, void *out, 
 
 /* ---- The SSE4.1 writer (the SSE2 level, where the CPU has SSE4.1) ---------
  *
- * The UCS1 step above, and the UCS2 step in 128-bit vectors (a half of 8
- * positions at a time); UCS4 uses the scalar writer at this level. */
+ * The UCS1 step above, the UCS2 step in 128-bit vectors (a half of 8
+ * positions at a time), and a UCS4 step that widens it. */
 static int ff_transcode_sse41_cached = -1;
 
 /* Does the CPU have SSE4.1 (with SSSE3 before it)?  Cached like the
@@ -685,6 +686,22 @@ static inline int ff_transcode_have_sse41(void)
     return have;
 }
 
+/* The code points of 8 positions at q whose sequences have 1-3 bytes, in
+ * 16-bit lanes, packed by the lead positions in `half`. */
+FF_TARGET("sse4.1")
+static inline __m128i ff_transcode_cps16_sse41(const uint8_t *q, unsigned half)
+{
+    const __m128i low6 = _mm_set1_epi16(0x3F);
+    __m128i w0 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)q));
+    __m128i c1 = _mm_and_si128(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(q + 1))), low6);
+    __m128i c2 = _mm_and_si128(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(q + 2))), low6);
+    __m128i u = _mm_or_si128(_mm_slli_epi16(w0, 6), c1);
+    __m128i cp = _mm_blendv_epi8(_mm_and_si128(u, _mm_set1_epi16(0x7FF)), _mm_or_si128(_mm_slli_epi16(u, 6), c2),
+                                 _mm_cmpgt_epi16(w0, _mm_set1_epi16(0xDF)));
+    cp = _mm_blendv_epi8(cp, w0, _mm_cmpgt_epi16(_mm_set1_epi16(0x80), w0));
+    return _mm_shuffle_epi8(cp, ff_transcode_pack16_of(half));
+}
+
 FF_TARGET("sse4.1")
 static inline unsigned ff_transcode_ucs2_step_sse41(const uint8_t *src, uint16_t *dst)
 {
@@ -694,21 +711,51 @@ static inline unsigned ff_transcode_ucs2_step_sse41(const uint8_t *src, uint16_t
         _mm_storeu_si128((__m128i *)(dst + 8), _mm_cvtepu8_epi16(_mm_srli_si128(b0, 8)));
         return 0xFFFF;
     }
-    const __m128i low6 = _mm_set1_epi16(0x3F);
     unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, _mm_set1_epi8(-65)));
+    _mm_storeu_si128((__m128i *)dst, ff_transcode_cps16_sse41(src, leads & 0xFF));
+    _mm_storeu_si128((__m128i *)(dst + ff_popcount8(leads & 0xFF)), ff_transcode_cps16_sse41(src + 8, leads >> 8));
+    return leads;
+}
+
+/* UCS4 at this level: a step without a 4-byte lead takes the UCS2
+ * computation, widened; a step with one (emoji), the scalar decoding of
+ * its leads, one unit each, as the vector steps write them. */
+FF_TARGET("sse4.1")
+static inline unsigned ff_transcode_ucs4_step_sse41(const uint8_t *src, uint32_t *dst)
+{
+    __m128i b0 = _mm_loadu_si128((const __m128i *)src);
+    if (!_mm_movemask_epi8(b0)) {
+        _mm_storeu_si128((__m128i *)dst, _mm_cvtepu8_epi32(b0));
+        _mm_storeu_si128((__m128i *)(dst + 4), _mm_cvtepu8_epi32(_mm_srli_si128(b0, 4)));
+        _mm_storeu_si128((__m128i *)(dst + 8), _mm_cvtepu8_epi32(_mm_srli_si128(b0, 8)));
+        _mm_storeu_si128((__m128i *)(dst + 12), _mm_cvtepu8_epi32(_mm_srli_si128(b0, 12)));
+        return 0xFFFF;
+    }
+    unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, _mm_set1_epi8(-65)));
+    __m128i four = _mm_subs_epu8(b0, _mm_set1_epi8((char)0xEF));
+    if (_mm_testz_si128(four, four)) {
+        size_t j = 0;
+        for (size_t h = 0; h < 16; h += 8) {
+            unsigned half = (leads >> h) & 0xFF;
+            __m128i cp = ff_transcode_cps16_sse41(src + h, half);
+            _mm_storeu_si128((__m128i *)(dst + j), _mm_cvtepu16_epi32(cp));
+            _mm_storeu_si128((__m128i *)(dst + j + 4), _mm_cvtepu16_epi32(_mm_srli_si128(cp, 8)));
+            j += ff_popcount8(half);
+        }
+        return leads;
+    }
     size_t j = 0;
-    for (size_t h = 0; h < 16; h += 8) {
-        const uint8_t *q = src + h;
-        __m128i w0 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)q));
-        __m128i c1 = _mm_and_si128(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(q + 1))), low6);
-        __m128i c2 = _mm_and_si128(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(q + 2))), low6);
-        __m128i u = _mm_or_si128(_mm_slli_epi16(w0, 6), c1);
-        __m128i cp = _mm_blendv_epi8(_mm_and_si128(u, _mm_set1_epi16(0x7FF)), _mm_or_si128(_mm_slli_epi16(u, 6), c2),
-                                     _mm_cmpgt_epi16(w0, _mm_set1_epi16(0xDF)));
-        cp = _mm_blendv_epi8(cp, w0, _mm_cmpgt_epi16(_mm_set1_epi16(0x80), w0));
-        unsigned half = (leads >> h) & 0xFF;
-        _mm_storeu_si128((__m128i *)(dst + j), _mm_shuffle_epi8(cp, ff_transcode_pack16_of(half)));
-        j += ff_popcount8(half);
+    for (size_t k = 0; k < 16; k++) {
+        uint8_t b = src[k];
+        if ((b & 0xC0) == 0x80)
+            continue;
+        /* Every byte's payload, then 6 bits of each byte the length adds
+         * (src[k + 3] at most: in the step's lookahead). */
+        size_t len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+        uint32_t c = len == 1 ? b : (uint32_t)b & (0x7Fu >> len);
+        for (size_t t = 1; t < len; t++)
+            c = (c << 6) | (src[k + t] & 0x3F);
+        dst[j++] = c;
     }
     return leads;
 }
@@ -724,6 +771,12 @@ FF_TARGET("sse4.1")
 static size_t ff_utf8_decode_sse41_ucs2(const uint8_t *p, size_t n, uint16_t *out, size_t count)
 {
     FF_TRANSCODE_WRITER(uint16_t, ff_transcode_ucs2_step_sse41, FF_TRANSCODE_POP16)
+}
+
+FF_TARGET("sse4.1")
+static size_t ff_utf8_decode_sse41_ucs4(const uint8_t *p, size_t n, uint32_t *out, size_t count)
+{
+    FF_TRANSCODE_WRITER(uint32_t, ff_transcode_ucs4_step_sse41, FF_TRANSCODE_POP16)
 }
 #undef FF_TRANSCODE_FAST
 #endif
@@ -757,9 +810,10 @@ static inline size_t ff_utf8_decode_at(int level, const uint8_t *p, size_t n, vo
 #ifdef FF_HAVE_AVX
     if (level == FF_LEVEL_AVX2 || level == FF_LEVEL_AVX512)
         return ff_utf8_decode_avx2(p, n, out, width, count);
-    if (level == FF_LEVEL_SSE2 && width < 4 && ff_transcode_have_sse41())
-        return width == 1 ? ff_utf8_decode_sse41_ucs1(p, n, (uint8_t *)out, count)
-                          : ff_utf8_decode_sse41_ucs2(p, n, (uint16_t *)out, count);
+    if (level == FF_LEVEL_SSE2 && ff_transcode_have_sse41())
+        return width == 1   ? ff_utf8_decode_sse41_ucs1(p, n, (uint8_t *)out, count)
+               : width == 2 ? ff_utf8_decode_sse41_ucs2(p, n, (uint16_t *)out, count)
+                            : ff_utf8_decode_sse41_ucs4(p, n, (uint32_t *)out, count);
 #endif
     (void)level;
     return ff_utf8_decode_scalar(p, n, out, width, count);

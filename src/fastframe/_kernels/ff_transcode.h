@@ -584,12 +584,14 @@ static inline unsigned ff_transcode_ucs4_step_avx2(const ff_transcode_cps *k, co
  * write.  The last steps run on copies: the input's last bytes padded with
  * zeros (ASCII, whose units come after the real ones), the output into a
  * buffer of 16 units of which only the units that fit before `count` are
- * copied out: for valid text, the real ones.  So a writer never reads past p[n) nor writes past
- * unit `count`, whatever the bytes, and no text ends in a scalar loop. */
+ * copied out (for valid text, the real ones).  So a writer never reads past
+ * p[n) nor writes past unit `count`, whatever the bytes, and no text ends in
+ * a scalar loop.  FF_TRANSCODE_FAST is a writer's own shortcut, tried
+ * before each step. */
 #define FF_TRANSCODE_WRITER(T, STEP, POP16)                                                 \
     size_t i = 0, j = 0;                                                                    \
     while (i + 19 <= n && j + 16 <= count) {                                                \
-        FF_TRANSCODE_FAST(T)                                                                \
+        FF_TRANSCODE_FAST()                                                                \
         j += POP16(STEP(p + i, out + j));                                                   \
         i += 16;                                                                            \
     }                                                                                       \
@@ -612,7 +614,7 @@ static inline unsigned ff_transcode_ucs4_step_avx2(const ff_transcode_cps *k, co
 
 #define FF_TRANSCODE_POPCNT16(x) ((size_t)__builtin_popcount(x))
 #define FF_TRANSCODE_POP16(x) (ff_popcount8((x) & 0xFF) + ff_popcount8((x) >> 8))
-#define FF_TRANSCODE_FAST(T)
+#define FF_TRANSCODE_FAST()
 
 #define FF_TRANSCODE_UCS1_AVX2(src, dst) ff_transcode_ucs1_step(src, dst, 1)
 FF_TARGET("avx2,popcnt")
@@ -624,7 +626,7 @@ static size_t ff_utf8_decode_avx2_ucs1(const uint8_t *p, size_t n, uint8_t *out,
 /* UCS2: runs of eight 3-byte sequences go the short way, tried where a
  * step starts on a 3-byte lead. */
 #undef FF_TRANSCODE_FAST
-#define FF_TRANSCODE_FAST(T)                                                                \
+#define FF_TRANSCODE_FAST()                                                                \
     if ((p[i] & 0xF0) == 0xE0) {                                                            \
         while (i + 28 <= n && j + 8 <= count && ff_transcode_ucs2_three(&k, p + i, out + j)) \
             i += 24, j += 8;                                                                \
@@ -640,7 +642,7 @@ static size_t ff_utf8_decode_avx2_ucs2(const uint8_t *p, size_t n, uint16_t *out
     FF_TRANSCODE_WRITER(uint16_t, FF_TRANSCODE_UCS2_AVX2, FF_TRANSCODE_POPCNT16)
 }
 #undef FF_TRANSCODE_FAST
-#define FF_TRANSCODE_FAST(T)
+#define FF_TRANSCODE_FAST()
 
 #define FF_TRANSCODE_UCS4_AVX2(src, dst) ff_transcode_ucs4_step_avx2(&k, &k2, src, dst)
 FF_TARGET("avx2,popcnt")

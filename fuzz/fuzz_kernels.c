@@ -7,7 +7,9 @@
  * one byte past either end.  The SIMD level is passed to the kernels' *_at
  * entry points, capped by the dispatcher to what this CPU runs; the SIMD
  * UTF-8 validator, measure and writer to PEP 393 units (ff_transcode.h)
- * are also checked against the scalar ones, and the fused unmask-and-validate
+ * are also checked against the scalar ones, the one-pass scan of
+ * decode_utf8 (ff_decode.h) against the automaton and the measure, and the
+ * fused unmask-and-validate
  * pass against unmasking, then the scalar automaton.
  */
 #include <stdint.h>
@@ -201,6 +203,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ff_utf8_measure_at(FF_LEVEL_SCALAR, src, n, &maxchar_scalar) != count || maxchar_scalar != maxchar)
         abort();
     int width = maxchar <= 0xFF ? 1 : maxchar <= 0xFFFF ? 2 : 4;
+    /* The one-pass scan (validate and measure): valid exactly when the
+     * automaton says so, and then the measure's count and kind. */
+    size_t scan_count = 0;
+    uint32_t scan_max = 0;
+    int scanned = ff_utf8_scan_at(level, src, n, &scan_count, &scan_max);
+    if (scanned != (r_scalar == n && s_scalar == FF_UTF8_ACCEPT) ||
+        (scanned && (scan_count != count || scan_max != maxchar)))
+        abort();
     void *units = malloc(count * (size_t)width);
     void *units_scalar = malloc(count * (size_t)width);
     uint32_t *want = malloc(n * sizeof(uint32_t));

@@ -1151,3 +1151,22 @@ def test_decode_large_texts_of_each_script(backend, scripts):
         data = _script_text(rng, scripts, count).encode()
         got = backend.decode_utf8(data)
         assert type(got) is str and got == data.decode("utf-8")
+
+
+@pytest.mark.parametrize("cut", ["\u00e9", "\u4e2d", "\U0001f600"], ids=stable_id)
+def test_decode_sequence_cut_short_then_ascii(backend, cut):
+    """A sequence missing its last byte at every offset to 200, then no, few or a block's worth of ASCII:
+    the one-pass scan must see the open sequence also when the next 64-byte block is all ASCII."""
+    head = cut.encode()[:-1]
+    for at in range(201):
+        for after in (0, 1, 3, 64, 67, 96):
+            check_decode(backend, b"a" * at + head + b"b" * after)
+
+
+def test_decode_one_bad_byte_at_every_position_of_every_length(backend):
+    """Multilingual text of every length to 200 bytes, one byte replaced at every position: the error is
+    bytes.decode's (start, end, reason), wherever the scan's blocks, padded or overlapping, end."""
+    text = _multilingual(random.Random(11), 260)
+    for n in range(201):
+        for at in range(n):
+            check_decode(backend, text[:at] + CORRUPT[(n + at) % len(CORRUPT)] + text[at + 1 : n])

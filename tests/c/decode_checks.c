@@ -3,10 +3,15 @@
  * (encoded here by RFC 3629 §3) and against the scalar writer:
  *
  * - the lane-packing table against its definition;
+ * - the one-pass scan (validate and measure, ff_decode.h) against the
+ *   automaton's verdict and the scalar measure, on valid and invalid text,
+ *   read from an exact heap block;
  * - random valid text of every kind (Latin-1, 2-byte scripts, CJK, emoji,
  *   mixes with ASCII) at every length up to 300 code points and some long;
  * - one non-ASCII character, and a run of them, at every offset around the
  *   16-, 32- and 64-byte block edges, in ASCII;
+ * - runs of one sequence length (the UCS2 writer's run of eight 3-byte
+ *   sequences) broken by a character of another length at every position;
  * - invalid bytes (random, and valid text with one byte changed): the writer
  *   returns at most the count it was given and writes nothing past it (guard
  *   bytes here; under -fsanitize=address the input and output are exact heap
@@ -114,6 +119,39 @@ static size_t run(int level, const uint8_t *p, size_t n, int width, size_t count
     return got;
 }
 
+/* The scan of every level on p[0..n) (copied into an exact heap block):
+ * valid exactly when the automaton says so, and then the scalar measure's
+ * count and kind. */
+static void check_scan(const uint8_t *p, size_t n)
+{
+    uint32_t state = FF_UTF8_ACCEPT;
+    int valid = ff_utf8_validate_at(FF_LEVEL_SCALAR, &state, p, n) == n && state == FF_UTF8_ACCEPT;
+    uint32_t want_max;
+    size_t want = ff_utf8_measure_at(FF_LEVEL_SCALAR, p, n, &want_max);
+    uint8_t *in = malloc(n ? n : 1);
+    if (!in)
+        exit(2);
+    memcpy(in, p, n);
+    for (int l = 0; l < nlevels; l++) {
+        size_t count = 12345;
+        uint32_t maxchar = 1;
+        int got = ff_utf8_scan_at(levels[l], in, n, &count, &maxchar);
+        CHECK(got == valid, "scan %s: n=%zu says %s", ff_cpu_level_name(levels[l]), n, got ? "valid" : "invalid");
+        if (got && valid)
+            CHECK(count == want && maxchar == want_max, "scan %s: n=%zu counted %zu (kind %x), want %zu (%x)",
+                  ff_cpu_level_name(levels[l]), n, count, maxchar, want, want_max);
+    }
+    /* And the entry point decode_utf8 calls, which takes short text its own way. */
+    size_t count = 12345;
+    uint32_t maxchar = 1;
+    int got = n < 32 ? ff_utf8_scan_short(in, n, &count, &maxchar) : ff_utf8_scan(in, n, &count, &maxchar);
+    CHECK(got == valid, "ff_utf8_scan: n=%zu says %s", n, got ? "valid" : "invalid");
+    if (got && valid)
+        CHECK(count == want && maxchar == want_max, "ff_utf8_scan: n=%zu counted %zu (kind %x), want %zu (%x)", n,
+              count, maxchar, want, want_max);
+    free(in);
+}
+
 /* Valid text: every level gives the code points it was built from, as the
  * scalar writer does. */
 static void check_valid(const uint32_t *want, size_t ncp, const char *what)
@@ -130,6 +168,7 @@ static void check_valid(const uint32_t *want, size_t ncp, const char *what)
     CHECK(count == ncp && maxchar >= top, "%s: measured %zu code points, built %zu", what, count, ncp);
     if (count != ncp)
         return;
+    check_scan(text, n);
     size_t scalar = ff_utf8_decode_scalar(text, n, scalar_out, 4, count);
     CHECK(scalar == count, "%s: scalar writer wrote %zu of %zu", what, scalar, count);
     for (int l = 0; l < nlevels; l++) {
@@ -150,6 +189,7 @@ static void check_any(const uint8_t *p, size_t n)
 {
     uint32_t maxchar;
     size_t count = ff_utf8_measure_at(FF_LEVEL_SCALAR, p, n, &maxchar);
+    check_scan(p, n);
     for (int width = 1; width <= 4; width *= 2)
         for (int l = 0; l < nlevels; l++) {
             uint8_t *out;
@@ -171,6 +211,20 @@ static void check_table(void)
                 want |= (uint64_t)k << (8 * r++);
         CHECK(ff_transcode_pack[m] == want, "ff_transcode_pack[%u] = %016llx, want %016llx", m,
               (unsigned long long)ff_transcode_pack[m], (unsigned long long)want);
+        /* The same lanes as byte pairs, for 16-bit units. */
+        uint8_t pairs[16] = {0};
+        for (unsigned k = 0, r = 0; k < 8; k++)
+            if (m >> k & 1) {
+                pairs[2 * r] = (uint8_t)(2 * k);
+                pairs[2 * r + 1] = (uint8_t)(2 * k + 1);
+                r++;
+            }
+        /* As the x86 loads read the words: little-endian. */
+        uint64_t halves[2] = {0, 0};
+        for (unsigned k = 0; k < 16; k++)
+            halves[k / 8] |= (uint64_t)pairs[k] << (8 * (k % 8));
+        CHECK(ff_transcode_pack16[m][0] == halves[0] && ff_transcode_pack16[m][1] == halves[1],
+              "ff_transcode_pack16[%u] is wrong", m);
     }
 }
 
@@ -225,6 +279,62 @@ static void check_edges(void)
             }
 }
 
+/* A run of one sequence length (the writers' fast runs: eight 3-byte
+ * sequences at a time in UCS2) broken by one character of another length,
+ * or two, at every position. */
+static void check_runs(void)
+{
+    for (int run = POOL_LATIN1; run < POOLS; run++)
+        for (int other = POOL_ASCII; other < POOLS; other++) {
+            if (other == run)
+                continue;
+            for (size_t at = 0; at < 70; at++) {
+                fill(cps, 70, 1u << run);
+                cps[at] = pick(other);
+                check_valid(cps, 70, "runs");
+                if (at + 9 < 70)
+                    cps[at + 9] = pick(other);
+                check_valid(cps, 70, "runs, broken twice");
+                check_valid(cps, at + 1, "runs, cut");
+            }
+        }
+}
+
+/* The scan's block edges: valid text of every length to 260 bytes (short,
+ * a padded last block, an overlapping last block) with one byte changed at
+ * every position, and cut at every length. */
+static void check_scan_edges(void)
+{
+    static const uint8_t bad[] = {0x80, 0xBF, 0xC0, 0xC2, 0xE0, 0xED, 0xF0, 0xF4, 0xF5, 'a'};
+    uint8_t buf[300];
+    fill(cps, 120, (1u << POOLS) - 1);
+    size_t total = 0;
+    for (size_t k = 0; k < 120 && total < 260; k++)
+        total += encode(cps[k], text + total);
+    for (size_t n = 0; n <= 260 && n <= total; n++) {
+        check_scan(text, n);
+        for (size_t at = 0; at < n; at++) {
+            memcpy(buf, text, n);
+            buf[at] = bad[(n + at) % sizeof bad];
+            check_scan(buf, n);
+        }
+    }
+    /* A sequence cut short at every offset, then ASCII: also a whole block
+     * of it, which the scan skips as ASCII after a block left open. */
+    static const uint8_t *cut[] = {(const uint8_t *)"\xC3", (const uint8_t *)"\xE4\xB8",
+                                   (const uint8_t *)"\xF0\x9F\x98", (const uint8_t *)"\xF0\x9F"};
+    for (size_t c = 0; c < sizeof cut / sizeof cut[0]; c++) {
+        size_t len = strlen((const char *)cut[c]);
+        for (size_t at = 0; at <= 200; at++) {
+            memset(buf, 'a', sizeof buf);
+            memcpy(buf + at, cut[c], len);
+            static const size_t after[] = {0, 1, 3, 64, 67, 96};
+            for (size_t k = 0; k < sizeof after / sizeof after[0]; k++)
+                check_scan(buf, at + len + after[k]);
+        }
+    }
+}
+
 static void check_invalid(void)
 {
     uint8_t buf[400];
@@ -262,7 +372,9 @@ int main(void)
     check_table();
     check_random();
     check_edges();
+    check_runs();
     check_invalid();
+    check_scan_edges();
     printf("{\"levels\": [");
     for (int l = 0; l < nlevels; l++)
         printf("%s\"%s\"", l ? ", " : "", ff_cpu_level_name(levels[l]));

@@ -2,11 +2,11 @@
  *
  * CPython's own decoder guesses ASCII first and starts over with a
  * resizable writer at the first other character, which costs a short token
- * like " café" twice what it costs here: the text is validated (the SIMD
- * validator of ff_utf8.h), measured (its length in code points and the
- * widest kind of character, with SIMD) and then its code points are written
- * straight into a string of the right PEP 393 kind by the SIMD writers of
- * ff_transcode.h.  Text that is all ASCII is found first and copied.
+ * like " café" twice what it costs here: one pass validates the text and
+ * measures it (its length in code points and the widest kind of character,
+ * ff_utf8_scan_at below), then its code points are written straight into a
+ * string of the right PEP 393 kind by the SIMD writers of ff_transcode.h.
+ * Text that is all ASCII is copied.
  *
  * The kind is read off the largest byte: lead bytes C2-C3 give code points
  * up to U+00FF, C4-EF up to U+FFFF, F0-F4 beyond; a continuation byte
@@ -117,6 +117,176 @@ static inline size_t ff_utf8_measure(const uint8_t *p, size_t n, uint32_t *maxch
     return ff_utf8_measure_at(n >= 32 ? FF_LEVEL_AUTO : FF_LEVEL_SCALAR, p, n, maxchar);
 }
 
+/* ---- Validate and measure in one pass ------------------------------------
+ *
+ * decode_utf8 needs three answers before it can allocate the string: is the
+ * text valid, how many code points does it hold, and how wide is the widest.
+ * The AVX2 scan reads each 64-byte block once for all three: the block
+ * checks of the SIMD validator (ff_u8_check256, ff_utf8_simd.h), the
+ * running maximum byte (the kind, as above) and the count of continuation
+ * bytes.  It only says valid or not: on invalid text the caller hands the
+ * bytes to CPython's decoder for the exact error.  The last bytes are read
+ * as one block that overlaps the one before (its continuation bytes already
+ * counted are masked off), or, for short text, from a zero-padded copy:
+ * zeros are ASCII, so a sequence cut by the end fails as a lead without its
+ * continuations. */
+#ifdef FF_HAVE_AVX
+FF_TARGET("avx2,popcnt")
+static int ff_utf8_scan_avx2(const uint8_t *p, size_t n, size_t *count, uint32_t *maxchar)
+{
+    ff_u8_consts256 k;
+    k.prev_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_prev_high));
+    k.prev_low = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_prev_low));
+    k.cur_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_cur_high));
+    k.nibble = _mm256_set1_epi8(0x0F);
+    k.sub3 = _mm256_set1_epi8((char)(0xE0 - 0x80));
+    k.sub4 = _mm256_set1_epi8((char)(0xF0 - 0x80));
+    k.high_bit = _mm256_set1_epi8((char)0x80);
+    const __m256i incomplete = _mm256_setr_epi8(
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, (char)FF_U8_INCOMPLETE_3, (char)FF_U8_INCOMPLETE_2, (char)FF_U8_INCOMPLETE_1);
+    /* Continuation bytes 80..BF are the signed bytes below -64. */
+    const __m256i limit = _mm256_set1_epi8(-64);
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i prev = zero, prev_incomplete = zero, err = zero, top = zero;
+    size_t i = 0, continuations = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(p + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(p + i + 32));
+        if (!_mm256_movemask_epi8(_mm256_or_si256(a, b))) {
+            /* ASCII: only a sequence the block before left open can fail. */
+            err = _mm256_or_si256(err, prev_incomplete);
+            prev_incomplete = zero;
+            /* In a run of ASCII only the OR of the bytes matters: read
+             * ahead 128 bytes a step (see the AVX2 validator).  `prev`
+             * stays ASCII, which the checks treat as they treat zeros. */
+            while (i + 192 <= n) {
+                __m256i o = _mm256_or_si256(
+                    _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + i + 64)),
+                                    _mm256_loadu_si256((const __m256i *)(p + i + 96))),
+                    _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + i + 128)),
+                                    _mm256_loadu_si256((const __m256i *)(p + i + 160))));
+                if (_mm256_movemask_epi8(o))
+                    break;
+                i += 128;
+            }
+        } else {
+            err = _mm256_or_si256(err, _mm256_or_si256(ff_u8_check256(&k, a, prev), ff_u8_check256(&k, b, a)));
+            prev_incomplete = _mm256_subs_epu8(b, incomplete);
+            top = _mm256_max_epu8(top, _mm256_max_epu8(a, b));
+            continuations += (size_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(limit, a)));
+            continuations += (size_t)__builtin_popcount((unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(limit, b)));
+        }
+        prev = b;
+    }
+    size_t left = n - i;
+    if (left == 0) {
+        err = _mm256_or_si256(err, prev_incomplete);
+    } else {
+        __m256i a, b;
+        /* Of the block's 64 bytes, the last `left` are new. */
+        unsigned skip = 64 - (unsigned)left;
+        if (n >= 96) {
+            /* The checks are a function of each byte and the three before
+             * it, so checking bytes again changes nothing, and `prev` holds
+             * the real bytes before the block. */
+            const uint8_t *q = p + n - 64;
+            prev = _mm256_loadu_si256((const __m256i *)(q - 32));
+            a = _mm256_loadu_si256((const __m256i *)q);
+            b = _mm256_loadu_si256((const __m256i *)(q + 32));
+        } else {
+            uint8_t tail[64];
+            memset(tail, 0, sizeof tail);
+            memcpy(tail, p + i, left);
+            a = _mm256_loadu_si256((const __m256i *)tail);
+            b = _mm256_loadu_si256((const __m256i *)(tail + 32));
+            skip = 0; /* the padding is ASCII: nothing to mask off */
+        }
+        err = _mm256_or_si256(err, _mm256_or_si256(ff_u8_check256(&k, a, prev), ff_u8_check256(&k, b, a)));
+        err = _mm256_or_si256(err, _mm256_subs_epu8(b, incomplete));
+        top = _mm256_max_epu8(top, _mm256_max_epu8(a, b));
+        uint64_t cont = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(limit, a)) |
+                        (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(limit, b)) << 32;
+        continuations += (size_t)__builtin_popcountll(cont >> skip);
+    }
+    if (!_mm256_testz_si256(err, err))
+        return 0;
+    /* The largest byte: fold the 32 lanes down to one. */
+    __m128i t = _mm_max_epu8(_mm256_castsi256_si128(top), _mm256_extracti128_si256(top, 1));
+    t = _mm_max_epu8(t, _mm_srli_si128(t, 8));
+    t = _mm_max_epu8(t, _mm_srli_si128(t, 4));
+    t = _mm_max_epu8(t, _mm_srli_si128(t, 2));
+    t = _mm_max_epu8(t, _mm_srli_si128(t, 1));
+    *maxchar = ff_utf8_kind_of((uint8_t)_mm_cvtsi128_si32(t));
+    *count = n - continuations;
+    return 1;
+}
+#endif
+
+/* Is p[0..n) valid UTF-8?  If so, *count and *maxchar as ff_utf8_measure
+ * gives them; if not, they are left as they were.  In one pass at the AVX2
+ * and AVX-512 levels (the AVX2 scan above), else the validator of the level
+ * then its measure. */
+static inline int ff_utf8_scan_at(int level, const uint8_t *p, size_t n, size_t *count, uint32_t *maxchar)
+{
+    if (level == FF_LEVEL_AUTO)
+        level = ff_cpu_level();
+#ifdef FF_HAVE_AVX
+    if (level == FF_LEVEL_AVX2 || level == FF_LEVEL_AVX512)
+        return ff_utf8_scan_avx2(p, n, count, maxchar);
+#endif
+    uint32_t state = FF_UTF8_ACCEPT;
+    if (ff_utf8_validate_at(level, &state, p, n) != n || state != FF_UTF8_ACCEPT)
+        return 0;
+    *count = ff_utf8_measure_at(n >= 32 ? level : FF_LEVEL_SCALAR, p, n, maxchar);
+    return 1;
+}
+
+/* The scan of short text (AI tokens, chat): the automaton of ff_utf8.h and
+ * the measure in one loop, after a check for all ASCII a word at a time.
+ * REJECT is absorbing, so the state is checked once, at the end. */
+static inline int ff_utf8_scan_short(const uint8_t *p, size_t n, size_t *count, uint32_t *maxchar)
+{
+    uint64_t any = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        any |= w;
+    }
+    for (; i < n; i++)
+        any |= p[i];
+    if (!(any & UINT64_C(0x8080808080808080))) {
+        *count = n;
+        *maxchar = 0x7F;
+        return 1;
+    }
+    uint64_t state = FF_UTF8_ACCEPT;
+    uint8_t top = 0;
+    size_t continuations = 0;
+    for (i = 0; i < n; i++) {
+        state = ff_utf8_step_fast(state, p[i]);
+        top = p[i] > top ? p[i] : top;
+        continuations += (p[i] & 0xC0) == 0x80;
+    }
+    if ((state & 63) != FF_UTF8_ACCEPT)
+        return 0;
+    *count = n - continuations;
+    *maxchar = ff_utf8_kind_of(top);
+    return 1;
+}
+
+/* The scan decode_utf8 runs: ff_utf8_scan_at with the level
+ * ff_cpu_level() chose, or below 32 bytes the short scan above, which
+ * beats the AVX2 scan's padded block there (bench/test_bench_utf8.py, the
+ * decode_utf8 tokens case). */
+static inline int ff_utf8_scan(const uint8_t *p, size_t n, size_t *count, uint32_t *maxchar)
+{
+    if (n < 32)
+        return ff_utf8_scan_short(p, n, count, maxchar);
+    return ff_utf8_scan_at(FF_LEVEL_AUTO, p, n, count, maxchar);
+}
+
 #ifdef Py_PYTHON_H
 /* A str from UTF-8 already known to be valid, in one allocation of the
  * right kind.  Only where Python.h was included first (the compiled
@@ -152,9 +322,18 @@ static PyObject *ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
  * bytes.decode) when p is not valid UTF-8. */
 static PyObject *ff_decode_utf8(const uint8_t *p, Py_ssize_t n)
 {
-    if (!ff_utf8_is_valid(p, (size_t)n))
+    size_t count;
+    uint32_t maxchar;
+    if (!ff_utf8_scan(p, (size_t)n, &count, &maxchar))
         return PyUnicode_DecodeUTF8((const char *)p, n, "strict");
-    return ff_str_from_valid_utf8(p, n);
+    PyObject *s = PyUnicode_New((Py_ssize_t)count, (Py_UCS4)maxchar);
+    if (s == NULL)
+        return NULL;
+    if (maxchar == 0x7F)
+        memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)n);
+    else
+        ff_utf8_decode(p, (size_t)n, PyUnicode_DATA(s), (int)PyUnicode_KIND(s), count);
+    return s;
 }
 #endif
 

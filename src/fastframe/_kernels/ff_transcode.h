@@ -8,21 +8,24 @@
  * past unit `count`: hostile bytes that skipped validation cannot turn into
  * a memory error.
  *
- * The AVX2 writer takes 16 input bytes a step.  A block of ASCII is widened
- * as it is.  Otherwise, at every byte position it computes the code point a
- * sequence starting there would have (RFC 3629 §3: the lead byte's payload
- * bits, then 6 bits of each of the next 1-3 bytes, loaded as three vectors
- * shifted by one, two and three bytes), keeps the positions that hold a lead
- * byte (any byte but 10xxxxxx), packs them to the front of the vector with
- * one lane permutation per 8 positions (ff_transcode_pack below), narrows
- * them to the width and stores 8 units, of which the next step overwrites
- * those past the code points found.  Sequences whose lead falls in the step
- * are read whole (3 bytes of lookahead), so every step starts wherever the
- * last one stopped and skips the continuation bytes it finds there.  The
- * last bytes, where a load or a store would run past the end, go through the
- * scalar writer.  At the SSE2 level, a CPU with SSE4.1 runs the same steps
- * for UCS1 and UCS2 in 128-bit vectors; UCS4 there, and every other level
- * (NEON included), use the scalar writer.
+ * The SIMD writers take 16 input bytes a step.  A block of ASCII is widened
+ * as it is.  Otherwise, at every byte position a step computes the code
+ * point a sequence starting there would have (RFC 3629 §3), keeps the
+ * positions that hold a lead byte (any byte but 10xxxxxx), packs them to
+ * the front with one lane permutation per 8 positions (ff_transcode_pack
+ * below) and stores 8 units, of which the next store overwrites those past
+ * the code points found.  Sequences whose lead falls in the step are read
+ * whole (3 bytes of lookahead), so every step starts wherever the last one
+ * stopped and skips the continuation bytes it finds there.  UCS1 and UCS2
+ * compute in 8- and 16-bit lanes; UCS4 in 32-bit lanes, with one byte
+ * shuffle and two multiply-adds per 8 positions (ff_transcode_cps8).  In
+ * UCS2, runs of eight 3-byte sequences (CJK) skip the packing: 24 bytes
+ * give 8 units with fixed shuffles (ff_transcode_ucs2_three).  The last
+ * steps run on padded copies of the input and output (FF_TRANSCODE_WRITER),
+ * so no text ends in a scalar loop.  At the SSE2 level, a CPU with SSE4.1
+ * runs the same steps in 128-bit vectors (UCS4 there: the UCS2 computation
+ * widened, or scalar code for a step with a 4-byte lead); every other level
+ * (NEON included) uses the scalar writer.
  */
 #ifndef FF_TRANSCODE_H
 #define FF_TRANSCODE_H
@@ -101,7 +104,7 @@ static inline size_t ff_utf8_decode_scalar(const uint8_t *p, size_t n, void *out
     return ff_utf8_decode_ucs4(p, n, (uint32_t *)out, count);
 }
 
-/* ---- The AVX2 writer ----------------------------------------------------- */
+/* ---- The lane-packing table ------------------------------------------------ */
 
 /* ff_transcode_pack[m]: the lanes set in the 8-bit mask m, in order, one
  * byte each, the first in the lowest byte; the bytes past popcount(m) are
@@ -177,147 +180,480 @@ static const uint64_t ff_transcode_pack[256] = {
     UINT64_C(0x0000070605040302), UINT64_C(0x0007060504030200), UINT64_C(0x0007060504030201), UINT64_C(0x0706050403020100),
 };
 
+/* ff_transcode_pack16[m]: ff_transcode_pack[m] for 16-bit lanes, as a
+ * pshufb pattern of 16 bytes: lane k of entry m (the r-th set bit of m) is
+ * the byte pair 2k, 2k+1 at bytes 2r, 2r+1; the bytes past them are 0
+ * (tests/c/decode_checks.c checks it against that definition). */
+static const uint64_t ff_transcode_pack16[256][2] = {
+    {UINT64_C(0x0000000000000000), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0000000000000100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000000000000302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0000000003020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000000000000504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0000000005040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000000005040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0000050403020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000000000000706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0000000007060100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000000007060302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0000070603020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000000007060504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0000070605040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000070605040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0706050403020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000000000000908), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0000000009080100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000000009080302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0000090803020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000000009080504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0000090805040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000090805040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908050403020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000000009080706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0000090807060100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000090807060302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908070603020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0000090807060504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908070605040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0908070605040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0706050403020100), UINT64_C(0x0000000000000908)},
+    {UINT64_C(0x0000000000000B0A), UINT64_C(0x0000000000000000)}, {UINT64_C(0x000000000B0A0100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x000000000B0A0302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000B0A03020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x000000000B0A0504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000B0A05040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000B0A05040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A050403020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x000000000B0A0706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000B0A07060100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000B0A07060302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A070603020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000B0A07060504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A070605040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0B0A070605040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0706050403020100), UINT64_C(0x0000000000000B0A)},
+    {UINT64_C(0x000000000B0A0908), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000B0A09080100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000B0A09080302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A090803020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000B0A09080504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A090805040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0B0A090805040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908050403020100), UINT64_C(0x0000000000000B0A)},
+    {UINT64_C(0x00000B0A09080706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A090807060100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0B0A090807060302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908070603020100), UINT64_C(0x0000000000000B0A)},
+    {UINT64_C(0x0B0A090807060504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908070605040100), UINT64_C(0x0000000000000B0A)},
+    {UINT64_C(0x0908070605040302), UINT64_C(0x0000000000000B0A)}, {UINT64_C(0x0706050403020100), UINT64_C(0x000000000B0A0908)},
+    {UINT64_C(0x0000000000000D0C), UINT64_C(0x0000000000000000)}, {UINT64_C(0x000000000D0C0100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x000000000D0C0302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000D0C03020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x000000000D0C0504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000D0C05040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000D0C05040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C050403020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x000000000D0C0706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000D0C07060100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000D0C07060302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C070603020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000D0C07060504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C070605040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0D0C070605040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0706050403020100), UINT64_C(0x0000000000000D0C)},
+    {UINT64_C(0x000000000D0C0908), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000D0C09080100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000D0C09080302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C090803020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000D0C09080504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C090805040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0D0C090805040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908050403020100), UINT64_C(0x0000000000000D0C)},
+    {UINT64_C(0x00000D0C09080706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C090807060100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0D0C090807060302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908070603020100), UINT64_C(0x0000000000000D0C)},
+    {UINT64_C(0x0D0C090807060504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908070605040100), UINT64_C(0x0000000000000D0C)},
+    {UINT64_C(0x0908070605040302), UINT64_C(0x0000000000000D0C)}, {UINT64_C(0x0706050403020100), UINT64_C(0x000000000D0C0908)},
+    {UINT64_C(0x000000000D0C0B0A), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000D0C0B0A0100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000D0C0B0A0302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C0B0A03020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000D0C0B0A0504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C0B0A05040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0D0C0B0A05040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A050403020100), UINT64_C(0x0000000000000D0C)},
+    {UINT64_C(0x00000D0C0B0A0706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C0B0A07060100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0D0C0B0A07060302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A070603020100), UINT64_C(0x0000000000000D0C)},
+    {UINT64_C(0x0D0C0B0A07060504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A070605040100), UINT64_C(0x0000000000000D0C)},
+    {UINT64_C(0x0B0A070605040302), UINT64_C(0x0000000000000D0C)}, {UINT64_C(0x0706050403020100), UINT64_C(0x000000000D0C0B0A)},
+    {UINT64_C(0x00000D0C0B0A0908), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C0B0A09080100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0D0C0B0A09080302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A090803020100), UINT64_C(0x0000000000000D0C)},
+    {UINT64_C(0x0D0C0B0A09080504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A090805040100), UINT64_C(0x0000000000000D0C)},
+    {UINT64_C(0x0B0A090805040302), UINT64_C(0x0000000000000D0C)}, {UINT64_C(0x0908050403020100), UINT64_C(0x000000000D0C0B0A)},
+    {UINT64_C(0x0D0C0B0A09080706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A090807060100), UINT64_C(0x0000000000000D0C)},
+    {UINT64_C(0x0B0A090807060302), UINT64_C(0x0000000000000D0C)}, {UINT64_C(0x0908070603020100), UINT64_C(0x000000000D0C0B0A)},
+    {UINT64_C(0x0B0A090807060504), UINT64_C(0x0000000000000D0C)}, {UINT64_C(0x0908070605040100), UINT64_C(0x000000000D0C0B0A)},
+    {UINT64_C(0x0908070605040302), UINT64_C(0x000000000D0C0B0A)}, {UINT64_C(0x0706050403020100), UINT64_C(0x00000D0C0B0A0908)},
+    {UINT64_C(0x0000000000000F0E), UINT64_C(0x0000000000000000)}, {UINT64_C(0x000000000F0E0100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x000000000F0E0302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000F0E03020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x000000000F0E0504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000F0E05040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000F0E05040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E050403020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x000000000F0E0706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000F0E07060100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000F0E07060302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E070603020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000F0E07060504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E070605040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0F0E070605040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0706050403020100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x000000000F0E0908), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000F0E09080100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000F0E09080302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E090803020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000F0E09080504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E090805040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0F0E090805040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908050403020100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x00000F0E09080706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E090807060100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0F0E090807060302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908070603020100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0F0E090807060504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0908070605040100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0908070605040302), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0706050403020100), UINT64_C(0x000000000F0E0908)},
+    {UINT64_C(0x000000000F0E0B0A), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000F0E0B0A0100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000F0E0B0A0302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E0B0A03020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000F0E0B0A0504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E0B0A05040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0F0E0B0A05040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A050403020100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x00000F0E0B0A0706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E0B0A07060100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0F0E0B0A07060302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A070603020100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0F0E0B0A07060504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A070605040100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0B0A070605040302), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0706050403020100), UINT64_C(0x000000000F0E0B0A)},
+    {UINT64_C(0x00000F0E0B0A0908), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E0B0A09080100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0F0E0B0A09080302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A090803020100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0F0E0B0A09080504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A090805040100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0B0A090805040302), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0908050403020100), UINT64_C(0x000000000F0E0B0A)},
+    {UINT64_C(0x0F0E0B0A09080706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0B0A090807060100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0B0A090807060302), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0908070603020100), UINT64_C(0x000000000F0E0B0A)},
+    {UINT64_C(0x0B0A090807060504), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0908070605040100), UINT64_C(0x000000000F0E0B0A)},
+    {UINT64_C(0x0908070605040302), UINT64_C(0x000000000F0E0B0A)}, {UINT64_C(0x0706050403020100), UINT64_C(0x00000F0E0B0A0908)},
+    {UINT64_C(0x000000000F0E0D0C), UINT64_C(0x0000000000000000)}, {UINT64_C(0x00000F0E0D0C0100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000F0E0D0C0302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E0D0C03020100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x00000F0E0D0C0504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E0D0C05040100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0F0E0D0C05040302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C050403020100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x00000F0E0D0C0706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E0D0C07060100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0F0E0D0C07060302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C070603020100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0F0E0D0C07060504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C070605040100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0D0C070605040302), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0706050403020100), UINT64_C(0x000000000F0E0D0C)},
+    {UINT64_C(0x00000F0E0D0C0908), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E0D0C09080100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0F0E0D0C09080302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C090803020100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0F0E0D0C09080504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C090805040100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0D0C090805040302), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0908050403020100), UINT64_C(0x000000000F0E0D0C)},
+    {UINT64_C(0x0F0E0D0C09080706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C090807060100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0D0C090807060302), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0908070603020100), UINT64_C(0x000000000F0E0D0C)},
+    {UINT64_C(0x0D0C090807060504), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0908070605040100), UINT64_C(0x000000000F0E0D0C)},
+    {UINT64_C(0x0908070605040302), UINT64_C(0x000000000F0E0D0C)}, {UINT64_C(0x0706050403020100), UINT64_C(0x00000F0E0D0C0908)},
+    {UINT64_C(0x00000F0E0D0C0B0A), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0F0E0D0C0B0A0100), UINT64_C(0x0000000000000000)},
+    {UINT64_C(0x0F0E0D0C0B0A0302), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C0B0A03020100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0F0E0D0C0B0A0504), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C0B0A05040100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0D0C0B0A05040302), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0B0A050403020100), UINT64_C(0x000000000F0E0D0C)},
+    {UINT64_C(0x0F0E0D0C0B0A0706), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C0B0A07060100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0D0C0B0A07060302), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0B0A070603020100), UINT64_C(0x000000000F0E0D0C)},
+    {UINT64_C(0x0D0C0B0A07060504), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0B0A070605040100), UINT64_C(0x000000000F0E0D0C)},
+    {UINT64_C(0x0B0A070605040302), UINT64_C(0x000000000F0E0D0C)}, {UINT64_C(0x0706050403020100), UINT64_C(0x00000F0E0D0C0B0A)},
+    {UINT64_C(0x0F0E0D0C0B0A0908), UINT64_C(0x0000000000000000)}, {UINT64_C(0x0D0C0B0A09080100), UINT64_C(0x0000000000000F0E)},
+    {UINT64_C(0x0D0C0B0A09080302), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0B0A090803020100), UINT64_C(0x000000000F0E0D0C)},
+    {UINT64_C(0x0D0C0B0A09080504), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0B0A090805040100), UINT64_C(0x000000000F0E0D0C)},
+    {UINT64_C(0x0B0A090805040302), UINT64_C(0x000000000F0E0D0C)}, {UINT64_C(0x0908050403020100), UINT64_C(0x00000F0E0D0C0B0A)},
+    {UINT64_C(0x0D0C0B0A09080706), UINT64_C(0x0000000000000F0E)}, {UINT64_C(0x0B0A090807060100), UINT64_C(0x000000000F0E0D0C)},
+    {UINT64_C(0x0B0A090807060302), UINT64_C(0x000000000F0E0D0C)}, {UINT64_C(0x0908070603020100), UINT64_C(0x00000F0E0D0C0B0A)},
+    {UINT64_C(0x0B0A090807060504), UINT64_C(0x000000000F0E0D0C)}, {UINT64_C(0x0908070605040100), UINT64_C(0x00000F0E0D0C0B0A)},
+    {UINT64_C(0x0908070605040302), UINT64_C(0x00000F0E0D0C0B0A)}, {UINT64_C(0x0706050403020100), UINT64_C(0x0F0E0D0C0B0A0908)},
+};
+
 #ifdef FF_HAVE_AVX
-/* One step, in every writer below: 16 input bytes at p[i], read with 3
- * bytes of lookahead (p[i..i+19)), and at most 16 units written at out[j].
- * A step with any non-ASCII byte computes the code point each position would
+/* ---- Steps ----------------------------------------------------------------
+ *
+ * One step, in every SIMD writer below: 16 input bytes at src, read with 3
+ * bytes of lookahead (src[0..19)), and at most 16 units written at dst.  A
+ * step with any non-ASCII byte computes the code point each position would
  * start and packs those of the lead bytes (signed bytes above -65: any byte
- * but 80-BF) to the front of each half (8 positions), which is stored whole
- * and advances j by its count of leads; the continuation bytes that end the
- * step, if any, are skipped as non-leads by the next. */
-#define FF_TRANSCODE_STEP_OK(i, j) ((i) + 19 <= n && (j) + 16 <= count)
+ * but 80-BF) to the front of each half (8 positions), stored whole, the
+ * second half right after the leads of the first.  A step returns its mask
+ * of leads, whose count is the number of units it wrote; the continuation
+ * bytes that end a step, if any, are skipped as non-leads by the next. */
+
+/* The set bits of an 8-bit mask, without the POPCNT instruction, which
+ * some SSE4.1 CPUs lack. */
+static inline size_t ff_popcount8(unsigned x)
+{
+    x = x - ((x >> 1) & 0x55);
+    x = (x & 0x33) + ((x >> 2) & 0x33);
+    return (size_t)((x + (x >> 4)) & 0x0F);
+}
+
+/* Hides a constant's value from the compiler, which then keeps it in a
+ * register (or reloads it from the stack) instead of building it again
+ * from an immediate inside the loop, as GCC does when registers run short. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FF_TRANSCODE_OPAQUE(v) __asm__("" : "+x"(v))
+#else
+#define FF_TRANSCODE_OPAQUE(v) ((void)0)
+#endif
+
+/* POPCNT where the caller's target has it (a constant once inlined). */
+#define FF_TRANSCODE_POP8(x, popcnt) ((popcnt) ? (size_t)__builtin_popcount(x) : ff_popcount8(x))
 
 /* UCS1: the text has only ASCII and the leads C2 and C3 (U+0080-U+00FF),
  * whose code point is the lead's low 2 bits, then 6 bits of the next byte:
- * one byte in, one byte out. */
-FF_TARGET("avx2,popcnt")
-static size_t ff_utf8_decode_avx2_ucs1(const uint8_t *p, size_t n, uint8_t *out, size_t count)
+ * one byte in, one byte out.  The same 128-bit step serves the AVX2 and the
+ * SSE4.1 writers. */
+FF_TARGET("sse4.1")
+static inline unsigned ff_transcode_ucs1_step(const uint8_t *src, uint8_t *dst, int popcnt)
 {
-    const __m128i low6 = _mm_set1_epi8(0x3F), top2 = _mm_set1_epi8((char)0xC0);
-    const __m128i above_continuation = _mm_set1_epi8(-65);
-    size_t i = 0, j = 0;
-    while (FF_TRANSCODE_STEP_OK(i, j)) {
-        __m128i b0 = _mm_loadu_si128((const __m128i *)(p + i));
-        if (!_mm_movemask_epi8(b0)) {
-            _mm_storeu_si128((__m128i *)(out + j), b0);
-            i += 16, j += 16;
-            continue;
-        }
-        __m128i c1 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(p + i + 1)), low6);
-        __m128i two = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(b0, 6), top2), c1);
-        /* ASCII bytes (high bit clear) stay as they are. */
-        __m128i cp = _mm_blendv_epi8(b0, two, b0);
-        unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, above_continuation));
-        unsigned lo = leads & 0xFF, hi = leads >> 8;
-        __m128i pack_lo = _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[lo]);
-        __m128i pack_hi = _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[hi]);
-        _mm_storel_epi64((__m128i *)(out + j), _mm_shuffle_epi8(cp, pack_lo));
-        j += (size_t)__builtin_popcount(lo);
-        _mm_storel_epi64((__m128i *)(out + j), _mm_shuffle_epi8(_mm_srli_si128(cp, 8), pack_hi));
-        j += (size_t)__builtin_popcount(hi);
-        i += 16;
+    __m128i b0 = _mm_loadu_si128((const __m128i *)src);
+    if (!_mm_movemask_epi8(b0)) {
+        _mm_storeu_si128((__m128i *)dst, b0);
+        return 0xFFFF;
     }
-    return j + ff_utf8_decode_ucs1(p + i, n - i, out + j, count - j);
+    __m128i c1 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(src + 1)), _mm_set1_epi8(0x3F));
+    __m128i two = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(b0, 6), _mm_set1_epi8((char)0xC0)), c1);
+    /* ASCII bytes (high bit clear) stay as they are. */
+    __m128i cp = _mm_blendv_epi8(b0, two, b0);
+    unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, _mm_set1_epi8(-65)));
+    unsigned lo = leads & 0xFF, hi = leads >> 8;
+    _mm_storel_epi64((__m128i *)dst, _mm_shuffle_epi8(cp, _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[lo])));
+    _mm_storel_epi64((__m128i *)(dst + FF_TRANSCODE_POP8(lo, popcnt)),
+                     _mm_shuffle_epi8(_mm_srli_si128(cp, 8), _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[hi])));
+    return leads;
+}
+
+/* The pshufb pattern that packs the 16-bit lanes of 8 positions marked in
+ * `half`. */
+FF_TARGET("sse4.1")
+static inline __m128i ff_transcode_pack16_of(unsigned half)
+{
+    return _mm_loadu_si128((const __m128i *)ff_transcode_pack16[half]);
 }
 
 /* UCS2: sequences of 1-3 bytes (up to U+FFFF), in 16-bit lanes.  With u =
  * lead << 6 | c1, a 2-byte code point is u's low 11 bits, and a 3-byte one
- * u << 6 | c2, whose 16 bits drop the lead's 1110 prefix by themselves. */
+ * u << 6 | c2, whose 16 bits drop the lead's 1110 prefix by themselves.
+ * The constants are made once per call of a writer: made in the step, the
+ * compiler builds some of them again at every step. */
+typedef struct {
+    __m256i low6, low11, below_three, ascii_end, spread3, bits3, pairs, halves;
+    __m128i above_continuation, below_four;
+} ff_transcode_ucs2;
+
+FF_TARGET("avx2")
+static inline void ff_transcode_ucs2_init(ff_transcode_ucs2 *k)
+{
+    k->low6 = _mm256_set1_epi16(0x3F);
+    k->low11 = _mm256_set1_epi16(0x7FF);
+    k->below_three = _mm256_set1_epi16(0xDF);
+    k->ascii_end = _mm256_set1_epi16(0x80);
+    k->above_continuation = _mm_set1_epi8(-65);
+    /* Bytes above it are 4-byte leads (or invalid). */
+    k->below_four = _mm_set1_epi8((char)0xEF);
+    /* For ff_transcode_ucs2_three: per 32-bit lane c2, c1, lead, 0; the
+     * bits each keeps; then c2 + 64 * c1 and the lead, joined as
+     * lead << 12 | c1 << 6 | c2. */
+    k->spread3 = _mm256_setr_epi8(2, 1, 0, -1, 5, 4, 3, -1, 8, 7, 6, -1, 11, 10, 9, -1, 2, 1, 0, -1, 5, 4, 3, -1, 8, 7,
+                                  6, -1, 11, 10, 9, -1);
+    k->bits3 = _mm256_set1_epi32(0x000F3F3F);
+    k->pairs = _mm256_set1_epi16(0x4001);
+    k->halves = _mm256_set1_epi32(0x10000001);
+    FF_TRANSCODE_OPAQUE(k->low6);
+    FF_TRANSCODE_OPAQUE(k->low11);
+    FF_TRANSCODE_OPAQUE(k->below_three);
+    FF_TRANSCODE_OPAQUE(k->ascii_end);
+    FF_TRANSCODE_OPAQUE(k->above_continuation);
+    FF_TRANSCODE_OPAQUE(k->below_four);
+    FF_TRANSCODE_OPAQUE(k->bits3);
+    FF_TRANSCODE_OPAQUE(k->pairs);
+    FF_TRANSCODE_OPAQUE(k->halves);
+}
+
+/* The code points of the 16 positions of b0 (the 16 bytes at src) whose
+ * sequences have 1-3 bytes, in 16-bit lanes, packed to the front of each
+ * half: the leads of the low half in the low 128 bits, of the high half in
+ * the high ones.  *leads: the lead positions. */
+FF_TARGET("avx2")
+static inline __m256i ff_transcode_cps16(const ff_transcode_ucs2 *k, __m128i b0, const uint8_t *src, unsigned *leads)
+{
+    __m256i w0 = _mm256_cvtepu8_epi16(b0);
+    __m256i c1 = _mm256_and_si256(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(src + 1))), k->low6);
+    __m256i c2 = _mm256_and_si256(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(src + 2))), k->low6);
+    __m256i u = _mm256_or_si256(_mm256_slli_epi16(w0, 6), c1);
+    __m256i cp = _mm256_blendv_epi8(_mm256_and_si256(u, k->low11), _mm256_or_si256(_mm256_slli_epi16(u, 6), c2),
+                                    _mm256_cmpgt_epi16(w0, k->below_three));
+    cp = _mm256_blendv_epi8(cp, w0, _mm256_cmpgt_epi16(k->ascii_end, w0));
+    unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, k->above_continuation));
+    *leads = m;
+    return _mm256_shuffle_epi8(cp, _mm256_inserti128_si256(_mm256_castsi128_si256(ff_transcode_pack16_of(m & 0xFF)),
+                                                           ff_transcode_pack16_of(m >> 8), 1));
+}
+
+FF_TARGET("avx2,popcnt")
+static inline unsigned ff_transcode_ucs2_step_avx2(const ff_transcode_ucs2 *k, const uint8_t *src, uint16_t *dst)
+{
+    __m128i b0 = _mm_loadu_si128((const __m128i *)src);
+    if (!_mm_movemask_epi8(b0)) {
+        _mm256_storeu_si256((__m256i *)dst, _mm256_cvtepu8_epi16(b0));
+        return 0xFFFF;
+    }
+    unsigned leads;
+    __m256i cp = ff_transcode_cps16(k, b0, src, &leads);
+    _mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(cp));
+    _mm_storeu_si128((__m128i *)(dst + __builtin_popcount(leads & 0xFF)), _mm256_extracti128_si256(cp, 1));
+    return leads;
+}
+
+/* Eight 3-byte sequences in a row (CJK text), the commonest run of UCS2
+ * text that the step above takes slowly: if the 24 bytes at src are eight
+ * leads each followed by two continuation bytes, and byte 24 is no
+ * continuation (so the eighth sequence has only those), write their 8 code
+ * points at dst and return 1; else write nothing and return 0.  In valid
+ * UTF-8, a lead followed by exactly two continuations is a 3-byte lead.
+ * Reads src[0..28). */
+FF_TARGET("avx2")
+static inline int ff_transcode_ucs2_three(const ff_transcode_ucs2 *k, const uint8_t *src, uint16_t *dst)
+{
+    /* Bytes 0-15 in the low 128 bits, 12-27 in the high ones. */
+    __m256i x = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)src)),
+                                        _mm_loadu_si128((const __m128i *)(src + 12)), 1);
+    unsigned leads = (unsigned)_mm256_movemask_epi8(
+        _mm256_cmpgt_epi8(x, _mm256_broadcastsi128_si256(k->above_continuation)));
+    /* Leads at 0, 3, 6, 9 of each half, and at 12 of the high one (byte 24). */
+    if ((leads & 0x1FFF0FFF) != 0x12490249)
+        return 0;
+    __m256i lanes = _mm256_and_si256(_mm256_shuffle_epi8(x, k->spread3), k->bits3);
+    __m256i cp = _mm256_madd_epi16(_mm256_maddubs_epi16(lanes, k->pairs), k->halves);
+    /* Code points up to U+FFFF: the unsigned pack to 16 bits is exact. */
+    cp = _mm256_permute4x64_epi64(_mm256_packus_epi32(cp, cp), 0x08);
+    _mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(cp));
+    return 1;
+}
+
+/* ---- Code points in 32-bit lanes, 8 positions at a time -----------------
+ *
+ * For each of 8 positions, the code point a sequence starting there would
+ * have (RFC 3629 §3).  Every byte of a 16-byte window keeps its payload bits,
+ * chosen by its high nibble (a lead keeps 7, 5, 4 or 3 bits, a continuation
+ * 6); one byte shuffle lays out, for each position, its byte and the next
+ * three in one 32-bit lane, last byte lowest; two multiply-adds join the
+ * four 6-bit fields into lead << 18 | c1 << 12 | c2 << 6 | c3; a shift right
+ * by 18, 12, 6 or 0 (the lead's length, from the same nibble) leaves the
+ * code point.  The bytes after the lead are cut to their 6 low bits in the
+ * lane, so that an ASCII byte after a short sequence, shifted out, cannot
+ * carry into it. */
+typedef struct {
+    __m256i payload, shifts, nibble, low6, pairs, halves, spread_lo, spread_hi, shift_lo, shift_hi;
+} ff_transcode_cps;
+
+FF_TARGET("avx2")
+static inline void ff_transcode_cps_init(ff_transcode_cps *k)
+{
+    /* By the high nibble: ASCII keeps 7 bits and shifts by 18, a 2-, 3- or
+     * 4-byte lead keeps 5, 4 or 3 bits and shifts by 12, 6 or 0; a
+     * continuation keeps 6 (its shift is never used). */
+    k->payload = _mm256_setr_epi8(0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x3F, 0x3F, 0x3F, 0x3F, 0x1F, 0x1F,
+                                  0x0F, 0x07, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x3F, 0x3F, 0x3F, 0x3F,
+                                  0x1F, 0x1F, 0x0F, 0x07);
+    k->shifts = _mm256_setr_epi8(18, 18, 18, 18, 18, 18, 18, 18, 0, 0, 0, 0, 12, 12, 6, 0, 18, 18, 18, 18, 18, 18, 18,
+                                 18, 0, 0, 0, 0, 12, 12, 6, 0);
+    k->nibble = _mm256_set1_epi8(0x0F);
+    /* Per lane: the lead's byte (highest) whole, the three after it cut to 6 bits. */
+    k->low6 = _mm256_set1_epi32((int)0xFF3F3F3F);
+    /* maddubs: c3 + 64 * c2 and c1 + 64 * lead; madd: low + 4096 * high. */
+    k->pairs = _mm256_set1_epi16(0x4001);
+    k->halves = _mm256_set1_epi32(0x10000001);
+    /* Lane e (positions e of the window, 0-3 in the low 128 bits and 4-7
+     * in the high ones, where the window is repeated): bytes e+3, e+2, e+1,
+     * e.  _hi: the same for window positions 5-12 (see the UCS4 step). */
+    k->spread_lo = _mm256_setr_epi8(3, 2, 1, 0, 4, 3, 2, 1, 5, 4, 3, 2, 6, 5, 4, 3, 7, 6, 5, 4, 8, 7, 6, 5, 9, 8, 7, 6,
+                                    10, 9, 8, 7);
+    k->spread_hi = _mm256_setr_epi8(8, 7, 6, 5, 9, 8, 7, 6, 10, 9, 8, 7, 11, 10, 9, 8, 12, 11, 10, 9, 13, 12, 11, 10,
+                                    14, 13, 12, 11, 15, 14, 13, 12);
+    /* The shift of lane e: byte e, then zeros (index -1: pshufb writes 0). */
+    k->shift_lo = _mm256_setr_epi8(0, -1, -1, -1, 1, -1, -1, -1, 2, -1, -1, -1, 3, -1, -1, -1, 4, -1, -1, -1, 5, -1, -1,
+                                   -1, 6, -1, -1, -1, 7, -1, -1, -1);
+    k->shift_hi = _mm256_setr_epi8(5, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1, 8, -1, -1, -1, 9, -1, -1, -1, 10, -1, -1,
+                                   -1, 11, -1, -1, -1, 12, -1, -1, -1);
+    FF_TRANSCODE_OPAQUE(k->nibble);
+    FF_TRANSCODE_OPAQUE(k->low6);
+    FF_TRANSCODE_OPAQUE(k->pairs);
+    FF_TRANSCODE_OPAQUE(k->halves);
+}
+
+/* The code points of 8 positions of the 16 bytes at q: positions 0-7 with
+ * the _lo patterns, 5-12 with the _hi ones. */
+FF_TARGET("avx2")
+static inline __m256i ff_transcode_cps8(const ff_transcode_cps *k, const uint8_t *q, __m256i spread, __m256i shift)
+{
+    __m256i x = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)q));
+    __m256i hi4 = _mm256_and_si256(_mm256_srli_epi16(x, 4), k->nibble);
+    __m256i bits = _mm256_and_si256(x, _mm256_shuffle_epi8(k->payload, hi4));
+    __m256i lanes = _mm256_and_si256(_mm256_shuffle_epi8(bits, spread), k->low6);
+    __m256i joined = _mm256_madd_epi16(_mm256_maddubs_epi16(lanes, k->pairs), k->halves);
+    return _mm256_srlv_epi32(joined, _mm256_shuffle_epi8(_mm256_shuffle_epi8(k->shifts, hi4), shift));
+}
+
+/* UCS4: sequences of 1-4 bytes.  The second half reads its window at
+ * src + 3 (positions 8-15 are its 5-12), so that the step reads no further
+ * than the others. */
+FF_TARGET("avx2,popcnt")
+static inline unsigned ff_transcode_ucs4_step_avx2(const ff_transcode_cps *k, const ff_transcode_ucs2 *k2,
+                                                   const uint8_t *src, uint32_t *dst)
+{
+    __m128i b0 = _mm_loadu_si128((const __m128i *)src);
+    if (!_mm_movemask_epi8(b0)) {
+        _mm256_storeu_si256((__m256i *)dst, _mm256_cvtepu8_epi32(b0));
+        _mm256_storeu_si256((__m256i *)(dst + 8), _mm256_cvtepu8_epi32(_mm_srli_si128(b0, 8)));
+        return 0xFFFF;
+    }
+    if (_mm_testz_si128(_mm_subs_epu8(b0, k2->below_four), k2->below_four)) {
+        /* No 4-byte lead among the 16 positions (mixed text, mostly): the
+         * UCS2 computation, widened. */
+        unsigned leads;
+        __m256i cp = ff_transcode_cps16(k2, b0, src, &leads);
+        _mm256_storeu_si256((__m256i *)dst, _mm256_cvtepu16_epi32(_mm256_castsi256_si128(cp)));
+        _mm256_storeu_si256((__m256i *)(dst + __builtin_popcount(leads & 0xFF)),
+                            _mm256_cvtepu16_epi32(_mm256_extracti128_si256(cp, 1)));
+        return leads;
+    }
+    __m256i cp_lo = ff_transcode_cps8(k, src, k->spread_lo, k->shift_lo);
+    __m256i cp_hi = ff_transcode_cps8(k, src + 3, k->spread_hi, k->shift_hi);
+    unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, _mm_set1_epi8(-65)));
+    unsigned lo = leads & 0xFF, hi = leads >> 8;
+    __m256i pack_lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[lo]));
+    __m256i pack_hi = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[hi]));
+    _mm256_storeu_si256((__m256i *)dst, _mm256_permutevar8x32_epi32(cp_lo, pack_lo));
+    _mm256_storeu_si256((__m256i *)(dst + __builtin_popcount(lo)), _mm256_permutevar8x32_epi32(cp_hi, pack_hi));
+    return leads;
+}
+
+/* ---- Writers ----------------------------------------------------------------
+ *
+ * Steps run in place while a whole step fits: 19 bytes to read, 16 units to
+ * write.  The last steps run on copies: the input's last bytes padded with
+ * zeros (ASCII, whose units come after the real ones), the output into a
+ * buffer of 16 units of which only the units that fit before `count` are
+ * copied out (for valid text, the real ones).  So a writer never reads past
+ * p[n) nor writes past unit `count`, whatever the bytes, and no text ends in
+ * a scalar loop.  FF_TRANSCODE_FAST is a writer's own shortcut, tried
+ * before each step. */
+#define FF_TRANSCODE_WRITER(T, STEP, POP16)                                                 \
+    size_t i = 0, j = 0;                                                                    \
+    while (i + 19 <= n && j + 16 <= count) {                                                \
+        FF_TRANSCODE_FAST()                                                                \
+        j += POP16(STEP(p + i, out + j));                                                   \
+        i += 16;                                                                            \
+    }                                                                                       \
+    while (i < n && j < count) {                                                            \
+        uint8_t in[32];                                                                     \
+        T units[16];                                                                        \
+        const uint8_t *src = p + i;                                                         \
+        size_t left = n - i;                                                                \
+        if (left < 19) {                                                                    \
+            memset(in, 0, sizeof in);                                                       \
+            memcpy(in, src, left);                                                          \
+            src = in;                                                                       \
+        }                                                                                   \
+        size_t got = POP16(STEP(src, units));                                               \
+        got = got < count - j ? got : count - j;                                            \
+        memcpy(out + j, units, got * sizeof(T));                                            \
+        i += 16, j += got;                                                                  \
+    }                                                                                       \
+    return j;
+
+#define FF_TRANSCODE_POPCNT16(x) ((size_t)__builtin_popcount(x))
+#define FF_TRANSCODE_POP16(x) (ff_popcount8((x) & 0xFF) + ff_popcount8((x) >> 8))
+#define FF_TRANSCODE_FAST()
+
+#define FF_TRANSCODE_UCS1_AVX2(src, dst) ff_transcode_ucs1_step(src, dst, 1)
+FF_TARGET("avx2,popcnt")
+static size_t ff_utf8_decode_avx2_ucs1(const uint8_t *p, size_t n, uint8_t *out, size_t count)
+{
+    FF_TRANSCODE_WRITER(uint8_t, FF_TRANSCODE_UCS1_AVX2, FF_TRANSCODE_POPCNT16)
+}
+
+/* UCS2: runs of eight 3-byte sequences go the short way, tried where a
+ * step starts on a 3-byte lead. */
+#undef FF_TRANSCODE_FAST
+#define FF_TRANSCODE_FAST()                                                                \
+    if ((p[i] & 0xF0) == 0xE0) {                                                            \
+        while (i + 28 <= n && j + 8 <= count && ff_transcode_ucs2_three(&k, p + i, out + j)) \
+            i += 24, j += 8;                                                                \
+        if (i + 19 > n || j + 16 > count)                                                   \
+            break;                                                                          \
+    }
+#define FF_TRANSCODE_UCS2_AVX2(src, dst) ff_transcode_ucs2_step_avx2(&k, src, dst)
 FF_TARGET("avx2,popcnt")
 static size_t ff_utf8_decode_avx2_ucs2(const uint8_t *p, size_t n, uint16_t *out, size_t count)
 {
-    const __m256i low6 = _mm256_set1_epi16(0x3F), low11 = _mm256_set1_epi16(0x7FF);
-    const __m256i below_three = _mm256_set1_epi16(0xDF), ascii_end = _mm256_set1_epi16(0x80);
-    const __m128i above_continuation = _mm_set1_epi8(-65);
-    const __m256i one = _mm256_set1_epi8(1);
-    size_t i = 0, j = 0;
-    while (FF_TRANSCODE_STEP_OK(i, j)) {
-        __m128i b0 = _mm_loadu_si128((const __m128i *)(p + i));
-        if (!_mm_movemask_epi8(b0)) {
-            _mm256_storeu_si256((__m256i *)(out + j), _mm256_cvtepu8_epi16(b0));
-            i += 16, j += 16;
-            continue;
-        }
-        __m256i w0 = _mm256_cvtepu8_epi16(b0);
-        __m256i c1 = _mm256_and_si256(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + i + 1))), low6);
-        __m256i c2 = _mm256_and_si256(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + i + 2))), low6);
-        __m256i u = _mm256_or_si256(_mm256_slli_epi16(w0, 6), c1);
-        __m256i cp = _mm256_blendv_epi8(_mm256_and_si256(u, low11), _mm256_or_si256(_mm256_slli_epi16(u, 6), c2),
-                                        _mm256_cmpgt_epi16(w0, below_three));
-        cp = _mm256_blendv_epi8(cp, w0, _mm256_cmpgt_epi16(ascii_end, w0));
-        unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, above_continuation));
-        unsigned lo = leads & 0xFF, hi = leads >> 8;
-        /* Lane k of a half becomes the byte pair 2k, 2k+1. */
-        __m256i pack = _mm256_inserti128_si256(
-            _mm256_castsi128_si256(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[lo])),
-            _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[hi]), 1);
-        pack = _mm256_add_epi8(pack, pack);
-        pack = _mm256_unpacklo_epi8(pack, _mm256_add_epi8(pack, one));
-        cp = _mm256_shuffle_epi8(cp, pack);
-        _mm_storeu_si128((__m128i *)(out + j), _mm256_castsi256_si128(cp));
-        j += (size_t)__builtin_popcount(lo);
-        _mm_storeu_si128((__m128i *)(out + j), _mm256_extracti128_si256(cp, 1));
-        j += (size_t)__builtin_popcount(hi);
-        i += 16;
-    }
-    return j + ff_utf8_decode_ucs2(p + i, n - i, out + j, count - j);
+    ff_transcode_ucs2 k;
+    ff_transcode_ucs2_init(&k);
+    FF_TRANSCODE_WRITER(uint16_t, FF_TRANSCODE_UCS2_AVX2, FF_TRANSCODE_POPCNT16)
 }
+#undef FF_TRANSCODE_FAST
+#define FF_TRANSCODE_FAST()
 
-/* UCS4: sequences of 1-4 bytes, in 32-bit lanes: lead << 18 | c1 << 12 |
- * c2 << 6 | c3, with the lead's payload bits only, shifted right to its
- * length (a 1-byte code point is the lead alone, 18 bits up). */
+#define FF_TRANSCODE_UCS4_AVX2(src, dst) ff_transcode_ucs4_step_avx2(&k, &k2, src, dst)
 FF_TARGET("avx2,popcnt")
 static size_t ff_utf8_decode_avx2_ucs4(const uint8_t *p, size_t n, uint32_t *out, size_t count)
 {
-    /* By the high nibble of a lead byte: the payload bits it keeps, and the
-     * shift for its length.  Continuation bytes (8-B) are never kept, so
-     * their entries do not matter. */
-    const __m128i payload = _mm_setr_epi8(0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0, 0, 0, 0, 0x1F, 0x1F,
-                                          0x0F, 0x07);
-    const __m128i shifts = _mm_setr_epi8(18, 18, 18, 18, 18, 18, 18, 18, 0, 0, 0, 0, 12, 12, 6, 0);
-    const __m128i low6 = _mm_set1_epi8(0x3F), nibble = _mm_set1_epi8(0x0F);
-    const __m128i above_continuation = _mm_set1_epi8(-65);
-    /* maddubs weights: the even byte times 1 plus the odd byte times 64. */
-    const __m128i join6 = _mm_set1_epi16(0x4001);
-    size_t i = 0, j = 0;
-    while (FF_TRANSCODE_STEP_OK(i, j)) {
-        __m128i b0 = _mm_loadu_si128((const __m128i *)(p + i));
-        if (!_mm_movemask_epi8(b0)) {
-            _mm256_storeu_si256((__m256i *)(out + j), _mm256_cvtepu8_epi32(b0));
-            _mm256_storeu_si256((__m256i *)(out + j + 8), _mm256_cvtepu8_epi32(_mm_srli_si128(b0, 8)));
-            i += 16, j += 16;
-            continue;
-        }
-        __m128i c1 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(p + i + 1)), low6);
-        __m128i c2 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(p + i + 2)), low6);
-        __m128i c3 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(p + i + 3)), low6);
-        __m128i hi4 = _mm_and_si128(_mm_srli_epi16(b0, 4), nibble);
-        __m128i lead = _mm_and_si128(b0, _mm_shuffle_epi8(payload, hi4));
-        __m128i shift = _mm_shuffle_epi8(shifts, hi4);
-        /* Per position, lead << 6 | c1 and c2 << 6 | c3 in 16-bit lanes. */
-        __m128i top_lo = _mm_maddubs_epi16(_mm_unpacklo_epi8(c1, lead), join6);
-        __m128i top_hi = _mm_maddubs_epi16(_mm_unpackhi_epi8(c1, lead), join6);
-        __m128i low_lo = _mm_maddubs_epi16(_mm_unpacklo_epi8(c3, c2), join6);
-        __m128i low_hi = _mm_maddubs_epi16(_mm_unpackhi_epi8(c3, c2), join6);
-        __m256i cp_lo = _mm256_srlv_epi32(
-            _mm256_or_si256(_mm256_slli_epi32(_mm256_cvtepu16_epi32(top_lo), 12), _mm256_cvtepu16_epi32(low_lo)),
-            _mm256_cvtepu8_epi32(shift));
-        __m256i cp_hi = _mm256_srlv_epi32(
-            _mm256_or_si256(_mm256_slli_epi32(_mm256_cvtepu16_epi32(top_hi), 12), _mm256_cvtepu16_epi32(low_hi)),
-            _mm256_cvtepu8_epi32(_mm_srli_si128(shift, 8)));
-        unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, above_continuation));
-        unsigned lo = leads & 0xFF, hi = leads >> 8;
-        __m256i pack_lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[lo]));
-        __m256i pack_hi = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[hi]));
-        _mm256_storeu_si256((__m256i *)(out + j), _mm256_permutevar8x32_epi32(cp_lo, pack_lo));
-        j += (size_t)__builtin_popcount(lo);
-        _mm256_storeu_si256((__m256i *)(out + j), _mm256_permutevar8x32_epi32(cp_hi, pack_hi));
-        j += (size_t)__builtin_popcount(hi);
-        i += 16;
-    }
-    return j + ff_utf8_decode_ucs4(p + i, n - i, out + j, count - j);
+    ff_transcode_cps k;
+    ff_transcode_cps_init(&k);
+    ff_transcode_ucs2 k2;
+    ff_transcode_ucs2_init(&k2);
+    FF_TRANSCODE_WRITER(uint32_t, FF_TRANSCODE_UCS4_AVX2, FF_TRANSCODE_POPCNT16)
 }
-#undef FF_TRANSCODE_STEP_OK
 
 static inline size_t ff_utf8_decode_avx2(const uint8_t *p, size_t n, void *out, int width, size_t count)
 {
@@ -327,14 +663,11 @@ static inline size_t ff_utf8_decode_avx2(const uint8_t *p, size_t n, void *out, 
         return ff_utf8_decode_avx2_ucs2(p, n, (uint16_t *)out, count);
     return ff_utf8_decode_avx2_ucs4(p, n, (uint32_t *)out, count);
 }
-#endif
 
 /* ---- The SSE4.1 writer (the SSE2 level, where the CPU has SSE4.1) ---------
  *
- * The steps of the AVX2 writer above for UCS1 and UCS2, in 128-bit vectors
- * (UCS2 a half of 8 positions at a time); UCS4 uses the scalar writer at
- * this level. */
-#ifdef FF_HAVE_AVX
+ * The UCS1 step above, the UCS2 step in 128-bit vectors (a half of 8
+ * positions at a time), and a UCS4 step that widens it. */
 static int ff_transcode_sse41_cached = -1;
 
 /* Does the CPU have SSE4.1 (with SSSE3 before it)?  Cached like the
@@ -355,80 +688,99 @@ static inline int ff_transcode_have_sse41(void)
     return have;
 }
 
-/* The set bits of an 8-bit mask, without the POPCNT instruction, which
- * some SSE4.1 CPUs lack. */
-static inline size_t ff_popcount8(unsigned x)
+/* The code points of 8 positions at q whose sequences have 1-3 bytes, in
+ * 16-bit lanes, packed by the lead positions in `half`. */
+FF_TARGET("sse4.1")
+static inline __m128i ff_transcode_cps16_sse41(const uint8_t *q, unsigned half)
 {
-    x = x - ((x >> 1) & 0x55);
-    x = (x & 0x33) + ((x >> 2) & 0x33);
-    return (size_t)((x + (x >> 4)) & 0x0F);
+    const __m128i low6 = _mm_set1_epi16(0x3F);
+    __m128i w0 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)q));
+    __m128i c1 = _mm_and_si128(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(q + 1))), low6);
+    __m128i c2 = _mm_and_si128(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(q + 2))), low6);
+    __m128i u = _mm_or_si128(_mm_slli_epi16(w0, 6), c1);
+    __m128i cp = _mm_blendv_epi8(_mm_and_si128(u, _mm_set1_epi16(0x7FF)), _mm_or_si128(_mm_slli_epi16(u, 6), c2),
+                                 _mm_cmpgt_epi16(w0, _mm_set1_epi16(0xDF)));
+    cp = _mm_blendv_epi8(cp, w0, _mm_cmpgt_epi16(_mm_set1_epi16(0x80), w0));
+    return _mm_shuffle_epi8(cp, ff_transcode_pack16_of(half));
 }
 
 FF_TARGET("sse4.1")
+static inline unsigned ff_transcode_ucs2_step_sse41(const uint8_t *src, uint16_t *dst)
+{
+    __m128i b0 = _mm_loadu_si128((const __m128i *)src);
+    if (!_mm_movemask_epi8(b0)) {
+        _mm_storeu_si128((__m128i *)dst, _mm_cvtepu8_epi16(b0));
+        _mm_storeu_si128((__m128i *)(dst + 8), _mm_cvtepu8_epi16(_mm_srli_si128(b0, 8)));
+        return 0xFFFF;
+    }
+    unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, _mm_set1_epi8(-65)));
+    _mm_storeu_si128((__m128i *)dst, ff_transcode_cps16_sse41(src, leads & 0xFF));
+    _mm_storeu_si128((__m128i *)(dst + ff_popcount8(leads & 0xFF)), ff_transcode_cps16_sse41(src + 8, leads >> 8));
+    return leads;
+}
+
+/* UCS4 at this level: a step without a 4-byte lead takes the UCS2
+ * computation, widened; a step with one (emoji), the scalar decoding of
+ * its leads, one unit each, as the vector steps write them. */
+FF_TARGET("sse4.1")
+static inline unsigned ff_transcode_ucs4_step_sse41(const uint8_t *src, uint32_t *dst)
+{
+    __m128i b0 = _mm_loadu_si128((const __m128i *)src);
+    if (!_mm_movemask_epi8(b0)) {
+        _mm_storeu_si128((__m128i *)dst, _mm_cvtepu8_epi32(b0));
+        _mm_storeu_si128((__m128i *)(dst + 4), _mm_cvtepu8_epi32(_mm_srli_si128(b0, 4)));
+        _mm_storeu_si128((__m128i *)(dst + 8), _mm_cvtepu8_epi32(_mm_srli_si128(b0, 8)));
+        _mm_storeu_si128((__m128i *)(dst + 12), _mm_cvtepu8_epi32(_mm_srli_si128(b0, 12)));
+        return 0xFFFF;
+    }
+    unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, _mm_set1_epi8(-65)));
+    __m128i four = _mm_subs_epu8(b0, _mm_set1_epi8((char)0xEF));
+    if (_mm_testz_si128(four, four)) {
+        size_t j = 0;
+        for (size_t h = 0; h < 16; h += 8) {
+            unsigned half = (leads >> h) & 0xFF;
+            __m128i cp = ff_transcode_cps16_sse41(src + h, half);
+            _mm_storeu_si128((__m128i *)(dst + j), _mm_cvtepu16_epi32(cp));
+            _mm_storeu_si128((__m128i *)(dst + j + 4), _mm_cvtepu16_epi32(_mm_srli_si128(cp, 8)));
+            j += ff_popcount8(half);
+        }
+        return leads;
+    }
+    size_t j = 0;
+    for (size_t k = 0; k < 16; k++) {
+        uint8_t b = src[k];
+        if ((b & 0xC0) == 0x80)
+            continue;
+        /* Every byte's payload, then 6 bits of each byte the length adds
+         * (src[k + 3] at most: in the step's lookahead). */
+        size_t len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+        uint32_t c = len == 1 ? b : (uint32_t)b & (0x7Fu >> len);
+        for (size_t t = 1; t < len; t++)
+            c = (c << 6) | (src[k + t] & 0x3F);
+        dst[j++] = c;
+    }
+    return leads;
+}
+
+#define FF_TRANSCODE_UCS1_SSE41(src, dst) ff_transcode_ucs1_step(src, dst, 0)
+FF_TARGET("sse4.1")
 static size_t ff_utf8_decode_sse41_ucs1(const uint8_t *p, size_t n, uint8_t *out, size_t count)
 {
-    const __m128i low6 = _mm_set1_epi8(0x3F), top2 = _mm_set1_epi8((char)0xC0);
-    const __m128i above_continuation = _mm_set1_epi8(-65);
-    size_t i = 0, j = 0;
-    while (i + 19 <= n && j + 16 <= count) {
-        __m128i b0 = _mm_loadu_si128((const __m128i *)(p + i));
-        if (!_mm_movemask_epi8(b0)) {
-            _mm_storeu_si128((__m128i *)(out + j), b0);
-            i += 16, j += 16;
-            continue;
-        }
-        __m128i c1 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(p + i + 1)), low6);
-        __m128i two = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(b0, 6), top2), c1);
-        __m128i cp = _mm_blendv_epi8(b0, two, b0);
-        unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, above_continuation));
-        unsigned lo = leads & 0xFF, hi = leads >> 8;
-        __m128i pack_lo = _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[lo]);
-        __m128i pack_hi = _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[hi]);
-        _mm_storel_epi64((__m128i *)(out + j), _mm_shuffle_epi8(cp, pack_lo));
-        j += ff_popcount8(lo);
-        _mm_storel_epi64((__m128i *)(out + j), _mm_shuffle_epi8(_mm_srli_si128(cp, 8), pack_hi));
-        j += ff_popcount8(hi);
-        i += 16;
-    }
-    return j + ff_utf8_decode_ucs1(p + i, n - i, out + j, count - j);
+    FF_TRANSCODE_WRITER(uint8_t, FF_TRANSCODE_UCS1_SSE41, FF_TRANSCODE_POP16)
 }
 
 FF_TARGET("sse4.1")
 static size_t ff_utf8_decode_sse41_ucs2(const uint8_t *p, size_t n, uint16_t *out, size_t count)
 {
-    const __m128i low6 = _mm_set1_epi16(0x3F), low11 = _mm_set1_epi16(0x7FF);
-    const __m128i below_three = _mm_set1_epi16(0xDF), ascii_end = _mm_set1_epi16(0x80);
-    const __m128i above_continuation = _mm_set1_epi8(-65), one = _mm_set1_epi8(1);
-    size_t i = 0, j = 0;
-    while (i + 19 <= n && j + 16 <= count) {
-        __m128i b0 = _mm_loadu_si128((const __m128i *)(p + i));
-        if (!_mm_movemask_epi8(b0)) {
-            _mm_storeu_si128((__m128i *)(out + j), _mm_cvtepu8_epi16(b0));
-            _mm_storeu_si128((__m128i *)(out + j + 8), _mm_cvtepu8_epi16(_mm_srli_si128(b0, 8)));
-            i += 16, j += 16;
-            continue;
-        }
-        unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, above_continuation));
-        for (size_t h = 0; h < 16; h += 8) {
-            const uint8_t *q = p + i + h;
-            __m128i w0 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)q));
-            __m128i c1 = _mm_and_si128(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(q + 1))), low6);
-            __m128i c2 = _mm_and_si128(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(q + 2))), low6);
-            __m128i u = _mm_or_si128(_mm_slli_epi16(w0, 6), c1);
-            __m128i cp = _mm_blendv_epi8(_mm_and_si128(u, low11), _mm_or_si128(_mm_slli_epi16(u, 6), c2),
-                                         _mm_cmpgt_epi16(w0, below_three));
-            cp = _mm_blendv_epi8(cp, w0, _mm_cmpgt_epi16(ascii_end, w0));
-            unsigned half = (leads >> h) & 0xFF;
-            __m128i pack = _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[half]);
-            pack = _mm_add_epi8(pack, pack);
-            pack = _mm_unpacklo_epi8(pack, _mm_add_epi8(pack, one));
-            _mm_storeu_si128((__m128i *)(out + j), _mm_shuffle_epi8(cp, pack));
-            j += ff_popcount8(half);
-        }
-        i += 16;
-    }
-    return j + ff_utf8_decode_ucs2(p + i, n - i, out + j, count - j);
+    FF_TRANSCODE_WRITER(uint16_t, ff_transcode_ucs2_step_sse41, FF_TRANSCODE_POP16)
 }
+
+FF_TARGET("sse4.1")
+static size_t ff_utf8_decode_sse41_ucs4(const uint8_t *p, size_t n, uint32_t *out, size_t count)
+{
+    FF_TRANSCODE_WRITER(uint32_t, ff_transcode_ucs4_step_sse41, FF_TRANSCODE_POP16)
+}
+#undef FF_TRANSCODE_FAST
 #endif
 
 /* ---- Dispatch ------------------------------------------------------------- */
@@ -460,18 +812,25 @@ static inline size_t ff_utf8_decode_at(int level, const uint8_t *p, size_t n, vo
 #ifdef FF_HAVE_AVX
     if (level == FF_LEVEL_AVX2 || level == FF_LEVEL_AVX512)
         return ff_utf8_decode_avx2(p, n, out, width, count);
-    if (level == FF_LEVEL_SSE2 && width < 4 && ff_transcode_have_sse41())
-        return width == 1 ? ff_utf8_decode_sse41_ucs1(p, n, (uint8_t *)out, count)
-                          : ff_utf8_decode_sse41_ucs2(p, n, (uint16_t *)out, count);
+    if (level == FF_LEVEL_SSE2 && ff_transcode_have_sse41())
+        return width == 1   ? ff_utf8_decode_sse41_ucs1(p, n, (uint8_t *)out, count)
+               : width == 2 ? ff_utf8_decode_sse41_ucs2(p, n, (uint16_t *)out, count)
+                            : ff_utf8_decode_sse41_ucs4(p, n, (uint32_t *)out, count);
 #endif
     (void)level;
     return ff_utf8_decode_scalar(p, n, out, width, count);
 }
 
-/* ff_utf8_decode_at with the level ff_cpu_level() chose. */
+/* Below this many bytes the scalar writer is the faster: a SIMD writer
+ * would run only its padded last steps (bench/test_bench_utf8.py, the
+ * decode_utf8 tokens case). */
+#define FF_UTF8_DECODE_SIMD_MIN 32
+
+/* ff_utf8_decode_at with the level ff_cpu_level() chose, for text from
+ * FF_UTF8_DECODE_SIMD_MIN bytes on. */
 static inline size_t ff_utf8_decode(const uint8_t *p, size_t n, void *out, int width, size_t count)
 {
-    return ff_utf8_decode_at(FF_LEVEL_AUTO, p, n, out, width, count);
+    return ff_utf8_decode_at(n >= FF_UTF8_DECODE_SIMD_MIN ? FF_LEVEL_AUTO : FF_LEVEL_SCALAR, p, n, out, width, count);
 }
 
 #endif /* FF_TRANSCODE_H */

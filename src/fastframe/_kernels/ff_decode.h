@@ -135,16 +135,9 @@ FF_TARGET("avx2,popcnt")
 static int ff_utf8_scan_avx2(const uint8_t *p, size_t n, size_t *count, uint32_t *maxchar)
 {
     ff_u8_consts256 k;
-    k.prev_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_prev_high));
-    k.prev_low = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_prev_low));
-    k.cur_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ff_u8_cur_high));
-    k.nibble = _mm256_set1_epi8(0x0F);
-    k.sub3 = _mm256_set1_epi8((char)(0xE0 - 0x80));
-    k.sub4 = _mm256_set1_epi8((char)(0xF0 - 0x80));
-    k.high_bit = _mm256_set1_epi8((char)0x80);
-    const __m256i incomplete = _mm256_setr_epi8(
-        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-        -1, (char)FF_U8_INCOMPLETE_3, (char)FF_U8_INCOMPLETE_2, (char)FF_U8_INCOMPLETE_1);
+    ff_u8_carry256 carry; /* unused: the scan carries its own `prev` beside the counts */
+    ff_u8_init_avx2(&k, &carry);
+    const __m256i incomplete = k.incomplete;
     /* Continuation bytes 80..BF are the signed bytes below -64. */
     const __m256i limit = _mm256_set1_epi8(-64);
     const __m256i zero = _mm256_setzero_si256();

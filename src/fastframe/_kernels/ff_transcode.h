@@ -668,25 +668,6 @@ static inline size_t ff_utf8_decode_avx2(const uint8_t *p, size_t n, void *out, 
  *
  * The UCS1 step above, the UCS2 step in 128-bit vectors (a half of 8
  * positions at a time), and a UCS4 step that widens it. */
-static int ff_transcode_sse41_cached = -1;
-
-/* Does the CPU have SSE4.1 (with SSSE3 before it)?  Cached like the
- * dispatcher's choice (ff_cpu.h): a benign race on one int. */
-static inline int ff_transcode_have_sse41(void)
-{
-    int have = FF_LOAD_RELAXED(&ff_transcode_sse41_cached);
-    if (have < 0) {
-        uint32_t r[4];
-        ff_cpuid(0, 0, r);
-        have = 0;
-        if (r[0] >= 1) {
-            ff_cpuid(1, 0, r);
-            have = (int)((r[2] >> 19) & 1) && (int)((r[2] >> 9) & 1);
-        }
-        FF_STORE_RELAXED(&ff_transcode_sse41_cached, have);
-    }
-    return have;
-}
 
 /* The code points of 8 positions at q whose sequences have 1-3 bytes, in
  * 16-bit lanes, packed by the lead positions in `half`. */
@@ -793,7 +774,7 @@ static inline const char *ff_utf8_decode_kernel_name(int level)
 #ifdef FF_HAVE_AVX
     if (level == FF_LEVEL_AVX2 || level == FF_LEVEL_AVX512)
         return "avx2";
-    if (level == FF_LEVEL_SSE2 && ff_transcode_have_sse41())
+    if (level == FF_LEVEL_SSE2 && ff_cpu_has(FF_CPU_SSE41))
         return "sse4.1";
 #endif
     (void)level;
@@ -812,7 +793,7 @@ static inline size_t ff_utf8_decode_at(int level, const uint8_t *p, size_t n, vo
 #ifdef FF_HAVE_AVX
     if (level == FF_LEVEL_AVX2 || level == FF_LEVEL_AVX512)
         return ff_utf8_decode_avx2(p, n, out, width, count);
-    if (level == FF_LEVEL_SSE2 && ff_transcode_have_sse41())
+    if (level == FF_LEVEL_SSE2 && ff_cpu_has(FF_CPU_SSE41))
         return width == 1   ? ff_utf8_decode_sse41_ucs1(p, n, (uint8_t *)out, count)
                : width == 2 ? ff_utf8_decode_sse41_ucs2(p, n, (uint16_t *)out, count)
                             : ff_utf8_decode_sse41_ucs4(p, n, (uint32_t *)out, count);

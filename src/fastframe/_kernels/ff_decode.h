@@ -150,19 +150,10 @@ static int ff_utf8_scan_avx2(const uint8_t *p, size_t n, size_t *count, uint32_t
             /* ASCII: only a sequence the block before left open can fail. */
             err = _mm256_or_si256(err, prev_incomplete);
             prev_incomplete = zero;
-            /* In a run of ASCII only the OR of the bytes matters: read
-             * ahead 128 bytes a step (see the AVX2 validator).  `prev`
-             * stays ASCII, which the checks treat as they treat zeros. */
-            while (i + 192 <= n) {
-                __m256i o = _mm256_or_si256(
-                    _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + i + 64)),
-                                    _mm256_loadu_si256((const __m256i *)(p + i + 96))),
-                    _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + i + 128)),
-                                    _mm256_loadu_si256((const __m256i *)(p + i + 160))));
-                if (_mm256_movemask_epi8(o))
-                    break;
-                i += 128;
-            }
+            /* A run of ASCII: skip ahead as the AVX2 validator does.
+             * `prev` stays ASCII, which the checks treat as they treat
+             * zeros. */
+            i = ff_u8_skip_ascii_avx2(p, i + 64, n) - 64;
         } else {
             err = _mm256_or_si256(err, _mm256_or_si256(ff_u8_check256(&k, a, prev), ff_u8_check256(&k, b, a)));
             prev_incomplete = _mm256_subs_epu8(b, incomplete);

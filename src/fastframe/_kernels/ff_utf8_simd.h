@@ -253,6 +253,25 @@ static FF_ALWAYS_INLINE void ff_u8_init_avx2(ff_u8_consts256 *k, ff_u8_carry256 
  * `prev` shifted in. */
 #define FF_U8_PREV256(in, prev, N) _mm256_alignr_epi8((in), _mm256_permute2x128_si256((prev), (in), 0x21), 16 - (N))
 
+/* From p + j, 128 bytes a step while they are all ASCII and the step fits
+ * in n: the start of the first step that is not (or of the last bytes).
+ * Only the OR of the bytes matters there, so this reads at the speed of a
+ * plain scan. */
+FF_TARGET("avx2")
+static FF_ALWAYS_INLINE size_t ff_u8_skip_ascii_avx2(const uint8_t *p, size_t j, size_t n)
+{
+    while (j + 128 <= n) {
+        __m256i o = _mm256_or_si256(_mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + j)),
+                                                    _mm256_loadu_si256((const __m256i *)(p + j + 32))),
+                                    _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + j + 64)),
+                                                    _mm256_loadu_si256((const __m256i *)(p + j + 96))));
+        if (_mm256_movemask_epi8(o))
+            break;
+        j += 128;
+    }
+    return j;
+}
+
 FF_TARGET("avx2")
 static FF_ALWAYS_INLINE __m256i ff_u8_check256(const ff_u8_consts256 *k, __m256i in, __m256i prev)
 {
@@ -321,23 +340,10 @@ static size_t ff_utf8_simd_avx2(const uint8_t *p, size_t n)
         __m256i b = _mm256_loadu_si256((const __m256i *)(q + 32));
         if (!_mm256_movemask_epi8(_mm256_or_si256(a, b)) && !last &&
             _mm256_testz_si256(carry.incomplete, carry.incomplete)) {
-            /* In a run of ASCII only the OR of the bytes matters: read ahead
-             * at the speed of a plain scan, 128 bytes a step, and resume the
-             * checks at the first block that is not ASCII (the ASCII before
-             * it needs no carry). */
-            size_t j = i + 64;
-            while (j + 128 <= n) {
-                __m256i o = _mm256_or_si256(
-                    _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + j)),
-                                    _mm256_loadu_si256((const __m256i *)(p + j + 32))),
-                    _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(p + j + 64)),
-                                    _mm256_loadu_si256((const __m256i *)(p + j + 96))));
-                if (_mm256_movemask_epi8(o))
-                    break;
-                j += 128;
-            }
+            /* A run of ASCII: resume the checks at the first block that is
+             * not ASCII (the ASCII before it needs no carry). */
             carry.prev = _mm256_setzero_si256();
-            i = j;
+            i = ff_u8_skip_ascii_avx2(p, i + 64, n);
             continue;
         }
         if (ff_u8_check_block_avx2(&k, a, b, &carry, last))

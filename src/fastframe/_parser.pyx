@@ -55,6 +55,8 @@ cdef uint64_t _limit(str name, object value) except? 0:
             return <uint64_t>v
     # Errors, bool, int subclasses and out-of-range values: the shared rules.
     return check_limit(name, value)
+
+
 cdef tuple _OPCODES = OPCODES
 cdef object _PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR
 cdef object _INVALID_DATA = CloseCode.INVALID_DATA

@@ -317,8 +317,11 @@ def test_relay_hostile_length_is_not_allocated(backend):
     assert reader.buffer == b""
 
 
-def test_relay_own_handle_frame(backend):
-    """A reader with its own _handle_frame gets each frame the relay reads: masked payloads as bytearray."""
+def _relay_with_hook(backend, max_size):
+    """A relay over a reader whose own _handle_frame records each call: ``(relay, reader, calls, events)``.
+
+    The relay holds its reader weakly: the caller keeps ``reader``.
+    """
     calls: list[Any] = []
 
     class Subclass(LibraryReader):
@@ -329,7 +332,13 @@ def test_relay_own_handle_frame(backend):
     queue = RelayQueue(events, 1 << 30)
     reader = Subclass(events, queue)
     kinds = (Record, BINARY_KIND, TextRecord, TEXT_KIND, RELAY_OVERHEAD, True)
-    relay = relay_class(backend)(reader, queue, library_feed, LibraryReader._handle_frame, print, kinds, 0)
+    relay = relay_class(backend)(reader, queue, library_feed, LibraryReader._handle_frame, print, kinds, max_size)
+    return relay, reader, calls, events
+
+
+def test_relay_own_handle_frame(backend):
+    """A reader with its own _handle_frame gets each frame the relay reads: masked payloads as bytearray."""
+    relay, _reader, calls, events = _relay_with_hook(backend, 0)  # _reader: alive while the relay reads
     first, ping = peer_frame(True, BINARY, b"first"), peer_frame(True, PING, b"p")
     relay.feed(first + peer_frame(False, BINARY, b"masked") + peer_frame(True, TEXT, "é".encode()) + ping)
     assert calls == [(True, BINARY, bytearray, b"masked", 0), (True, TEXT, bytes, "é".encode(), 0)]
@@ -349,17 +358,7 @@ def test_relay_own_handle_frame(backend):
 )
 def test_relay_own_handle_frame_split(backend, client, max_size, step, kind):
     """A reader with its own _handle_frame gets a split frame whole, of the type the library's parser passes."""
-    calls: list[Any] = []
-
-    class Subclass(LibraryReader):
-        def _handle_frame(self, fin, opcode, payload, compressed):
-            calls.append((fin, opcode, type(payload), bytes(payload), compressed))
-
-    events: list[Any] = []
-    queue = RelayQueue(events, 1 << 30)
-    reader = Subclass(events, queue)
-    kinds = (Record, BINARY_KIND, TextRecord, TEXT_KIND, RELAY_OVERHEAD, True)
-    relay = relay_class(backend)(reader, queue, library_feed, LibraryReader._handle_frame, print, kinds, max_size)
+    relay, _reader, calls, _ = _relay_with_hook(backend, max_size)  # _reader: alive while the relay reads
     first = peer_frame(client, BINARY, b"first")
     payload = bytes(range(251)) * 8
     frame = peer_frame(client, BINARY, payload)

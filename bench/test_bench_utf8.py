@@ -227,13 +227,17 @@ def test_parser_1m_masked_text(benchmark: Any, request: pytest.FixtureRequest, i
 
 
 SIZES_DECODE = {"1KiB": 1024, "64KiB": 65536}
-#: The decoder's cases: tokens, then each kind of ``_support.text`` at 1 KiB
-#: and 64 KiB.  From latin1 on, one script each, so that every PEP 393 kind
+#: Tokens of one character (punctuation, digits, a space, an accented letter,
+#: one CJK or emoji character), which token streams send too: 1-4 bytes.
+ONE_CHAR_TOKENS = [chr(c).encode() for c in (*range(0x20, 0x7F), *range(0xA0, 0x100), 0x44F, 0x4E2D, 0x1F600)] * 256
+#: The decoder's cases: tokens, one-character tokens, then each kind of
+#: ``_support.text`` at 1 KiB and 64 KiB.  From latin1 on, one script each, so that every PEP 393 kind
 #: is written: Latin-1 (2-byte sequences, 1-byte kind), Cyrillic (2-byte
 #: sequences, 2-byte kind), CJK (3-byte sequences, 2-byte kind), emoji
 #: (4-byte sequences, 4-byte kind).
 DECODE_CASES = {
     "tokens": 0,
+    "1-char tokens": 0,
     **{
         f"{kind} {name}": SIZES_DECODE[name]
         for kind in ("ascii", "mixed", "latin1", "cyrillic", "cjk", "emoji")
@@ -260,8 +264,8 @@ def test_decode_utf8(benchmark: Any, impl: str, case: str) -> None:
         else:
             raise AssertionError(f"{impl} decoded a truncated sequence")
     group = f"decode_utf8 {case}"
-    if case == "tokens":
-        items = tokens(64 * 1024)
+    if case.endswith("tokens"):
+        items = tokens(64 * 1024) if case == "tokens" else ONE_CHAR_TOKENS
         assert [decode(item) for item in items] == [item.decode("utf-8") for item in items]
         label(benchmark, group, impl, nbytes=sum(map(len, items)), frames=len(items))
         if impl == "decode":

@@ -30,6 +30,7 @@ import os
 import platform
 import random
 import struct
+import sys
 import threading
 
 import pytest
@@ -1026,6 +1027,19 @@ def test_decode_every_kind(backend, text, pad):
     """Each PEP 393 kind (ASCII, Latin-1, BMP, astral), after ASCII runs that cross the word and vector edges."""
     for data in ((b"x" * pad + text.encode()), (text.encode() + b"y" * pad), (text * (pad + 1)).encode()):
         check_decode(backend, data)
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="CPython's cached one-character strings")
+def test_decode_one_latin1_character_is_cpythons_shared_string(backend):
+    """One character up to U+00FF decodes to the string bytes.decode returns: CPython's cached one, not a copy."""
+    from fastframe import Opcode, build_frame
+
+    assembler = backend.MessageAssembler(backend.FrameParser(client=True))
+    for code in range(256):
+        data = chr(code).encode()
+        assert backend.decode_utf8(data) is data.decode("utf-8"), hex(code)
+        [message] = assembler.feed(build_frame(Opcode.TEXT, data))
+        assert message.data is data.decode("utf-8"), hex(code)
 
 
 def test_decode_sizes(backend):

@@ -272,11 +272,23 @@ static inline int ff_utf8_scan(const uint8_t *p, size_t n, size_t *count, uint32
 }
 
 #ifdef Py_PYTHON_H
+/* A one-character Latin-1 str from valid UTF-8 of one code point (1 or 2
+ * bytes): CPython keeps these 256 strings allocated and bytes.decode returns
+ * them, so building a new one would cost an allocation and give a string
+ * that bytes.decode would not (bench/test_bench_utf8.py, "decode_utf8
+ * 1-char tokens"). */
+static inline PyObject *ff_str_latin1_char(const uint8_t *p, Py_ssize_t n)
+{
+    return PyUnicode_FromOrdinal(n == 1 ? p[0] : (Py_UCS4)((p[0] & 0x1F) << 6 | (p[1] & 0x3F)));
+}
+
 /* A str from UTF-8 already known to be valid, in one allocation of the
  * right kind.  Only where Python.h was included first (the compiled
  * modules), so that the C tests and fuzzers can use the kernels above. */
 static PyObject *ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
 {
+    if (n == 1)
+        return ff_str_latin1_char(p, n);
     size_t ascii = ff_ascii_prefix(FF_LEVEL_AUTO, p, (size_t)n);
     if (ascii == (size_t)n) {
         PyObject *s = PyUnicode_New(n, 0x7F);
@@ -286,6 +298,8 @@ static PyObject *ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
     }
     uint32_t maxchar;
     size_t count = ascii + ff_utf8_measure(p + ascii, (size_t)n - ascii, &maxchar);
+    if (count == 1 && maxchar <= 0xFF)
+        return ff_str_latin1_char(p, n);
     PyObject *s = PyUnicode_New((Py_ssize_t)count, (Py_UCS4)maxchar);
     if (s == NULL)
         return NULL;
@@ -308,8 +322,12 @@ static PyObject *ff_decode_utf8(const uint8_t *p, Py_ssize_t n)
 {
     size_t count;
     uint32_t maxchar;
+    if (n == 1 && p[0] < 0x80)
+        return ff_str_latin1_char(p, n);
     if (!ff_utf8_scan(p, (size_t)n, &count, &maxchar))
         return PyUnicode_DecodeUTF8((const char *)p, n, "strict");
+    if (count == 1 && maxchar <= 0xFF)
+        return ff_str_latin1_char(p, n);
     PyObject *s = PyUnicode_New((Py_ssize_t)count, (Py_UCS4)maxchar);
     if (s == NULL)
         return NULL;

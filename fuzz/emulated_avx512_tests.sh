@@ -21,18 +21,29 @@ grep -qw avx2 /proc/cpuinfo || { echo "needs an AVX2 CPU"; exit 1; }
 
 source fuzz/_build.sh
 test_venv "$OUT"
-build_in_place "$OUT" CFLAGS="-DFF_EMULATE_AVX512 -Wno-psabi"
-
-PYTHONPATH="$PWD/$OUT/src" "$OUT/venv/bin/python" - "$PWD/$OUT/src" <<'PY'
+# The AVX-512 level with VBMI (the validators' byte permutes) and without it
+# (AVX-512 F and BW only, as on Skylake-X), each in its own build.
+for variant in vbmi no-vbmi; do
+    dir="$OUT/$variant"
+    mkdir -p "$dir" && ln -sfn "$PWD/$OUT/venv" "$dir/venv"
+    if [ "$variant" = vbmi ]; then
+        defines="-DFF_EMULATE_AVX512" utf8_kernel=avx512vbmi
+    else
+        defines="-DFF_EMULATE_AVX512 -DFF_EMULATE_NO_VBMI" utf8_kernel=avx512
+    fi
+    echo "-- AVX-512 emulated, $variant"
+    build_in_place "$dir" CFLAGS="$defines -Wno-psabi"
+    PYTHONPATH="$PWD/$dir/src" "$OUT/venv/bin/python" - "$PWD/$dir/src" "$utf8_kernel" <<'PY'
 import sys
 import fastframe
 assert fastframe.__file__.startswith(sys.argv[1]), fastframe.__file__
-assert fastframe.KERNELS == {"mask": "avx512", "utf8": "avx512"}, fastframe.KERNELS
+assert fastframe.KERNELS == {"mask": "avx512", "utf8": sys.argv[2]}, fastframe.KERNELS
 PY
-# The C programs some of these tests build are not emulated and so would
-# run AVX2 where the module runs AVX-512: tests/test_kernels.py runs them
-# emulated itself.
-PYTHONPATH="$PWD/$OUT/src" "$OUT/venv/bin/python" -m pytest -q -p no:cacheprovider --backend cython -n auto \
-    -k "not every_source_destination_distance" \
-    tests/test_mask.py tests/test_utf8.py tests/test_parser.py tests/test_frames.py tests/test_messages.py \
-    tests/test_relay.py tests/test_malformed.py "$@"
+    # The C programs some of these tests build are not emulated and so would
+    # run AVX2 where the module runs AVX-512: tests/test_kernels.py runs them
+    # emulated itself.
+    PYTHONPATH="$PWD/$dir/src" "$OUT/venv/bin/python" -m pytest -q -p no:cacheprovider --backend cython -n auto \
+        -k "not every_source_destination_distance" \
+        tests/test_mask.py tests/test_utf8.py tests/test_parser.py tests/test_frames.py tests/test_messages.py \
+        tests/test_relay.py tests/test_malformed.py "$@"
+done

@@ -96,6 +96,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 6)
         return 0;
     int level = level_for(data[0]);
+    /* The AVX-512 level validates with VBMI where the CPU has it: hide VBMI
+     * from the dispatcher for half the inputs, so that both of its
+     * validators and fused passes are fuzzed. */
+    static int features = FF_CPU_UNSET;
+    if (features == FF_CPU_UNSET)
+        features = ff_cpu_features();
+    ff_cpu_feature_bits = ((data[1] ^ data[2]) & 1) ? features : features & ~FF_CPU_AVX512VBMI;
     size_t shift = (data[0] >> 2) & 63;
     uint8_t mask[4] = {data[1], data[2], data[3], data[4]};
     size_t offset = data[5];

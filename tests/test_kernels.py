@@ -81,9 +81,12 @@ def _cpu_flags() -> set[str]:
 
 def _utf8_kernel(level: str) -> str:
     """The UTF-8 kernel an x86 level runs: its SIMD validator, or the SSE2
-    ASCII kernel under the automaton where the CPU lacks SSSE3."""
+    ASCII kernel under the automaton where the CPU lacks SSSE3; at the
+    AVX-512 level, the VBMI validator where the CPU has VBMI."""
     if level == "sse2":
         return "ssse3" if "ssse3" in _cpu_flags() else "sse2"
+    if level == "avx512" and "avx512vbmi" in _cpu_flags():
+        return "avx512vbmi"
     return level
 
 
@@ -187,9 +190,15 @@ def _require_simde() -> None:
 
 
 @pytest.mark.compiled
-def test_avx512_kernels_emulated(c_program: Callable[..., Path]) -> None:
+@pytest.mark.parametrize(
+    ("defines", "utf8_kernel"),
+    [(("FF_EMULATE_AVX512",), "avx512vbmi"), (("FF_EMULATE_AVX512", "FF_EMULATE_NO_VBMI"), "avx512")],
+    ids=["vbmi", "no-vbmi"],
+)
+def test_avx512_kernels_emulated(c_program: Callable[..., Path], defines: tuple[str, ...], utf8_kernel: str) -> None:
     """The AVX-512 kernels (masking, the ASCII scan, the UTF-8 validator and the fused unmask-and-validate
-    pass) agree with the references, run through SIMDe's portable AVX-512 on a CPU without it.
+    pass, with VBMI and without) agree with the references, run through SIMDe's portable AVX-512 on a CPU
+    without it.
 
     Built with FF_EMULATE_AVX512 (see ff_cpu.h), the kernels' own code runs
     with every _mm512_* intrinsic computed in portable C, so lanes, masks,
@@ -198,8 +207,8 @@ def test_avx512_kernels_emulated(c_program: Callable[..., Path]) -> None:
     the same checks a second way.
     """
     _require_simde()
-    result = _run([str(c_program("kernel_checks", "FF_EMULATE_AVX512"))])
-    assert (result["level"], result["mask_kernel"], result["utf8_kernel"]) == ("avx512",) * 3, result
+    result = _run([str(c_program("kernel_checks", *defines))])
+    assert (result["level"], result["mask_kernel"], result["utf8_kernel"]) == ("avx512", "avx512", utf8_kernel), result
 
 
 @pytest.mark.compiled

@@ -785,15 +785,19 @@ def test_simd_kernel_caps(cap):
         if platform.machine().lower() in ("x86_64", "amd64"):
             # SSE2 is the x86-64 baseline: never fall back to the scalar loop.
             assert result["mask"] in {"sse2", "avx2", "avx512"}, result
-            assert result["utf8"] in {"sse2", "ssse3", "avx2", "avx512"}, result
+            assert result["utf8"] in {"sse2", "ssse3", "avx2", "avx512", "avx512vbmi"}, result
         assert result["mask"] in {"neon", *_KERNEL_ORDER}, result
-        assert result["utf8"] in {"neon", "ssse3", *_KERNEL_ORDER}, result
+        assert result["utf8"] in {"neon", "ssse3", "avx512vbmi", *_KERNEL_ORDER}, result
         return
     for module in ("mask", "utf8"):
-        # The SSE2 level validates UTF-8 with SSSE3 where the CPU has it.
-        expected = _expected_kernel(cap, "sse2" if native[module] == "ssse3" else native[module])
+        # The SSE2 level validates UTF-8 with SSSE3 where the CPU has it, the
+        # AVX-512 level with VBMI where the CPU has it.
+        level = {"ssse3": "sse2", "avx512vbmi": "avx512"}.get(native[module], native[module])
+        expected = _expected_kernel(cap, level)
         if module == "utf8" and expected == "sse2" and result[module] == "ssse3":
             expected = "ssse3"
+        if module == "utf8" and expected == "avx512" and native[module] == "avx512vbmi":
+            expected = "avx512vbmi"
         if expected is not None:
             assert result[module] == expected, (module, cap, result)
 

@@ -59,10 +59,12 @@
  * intrinsics. */
 #define SIMDE_X86_AVX512F_ENABLE_NATIVE_ALIASES
 #define SIMDE_X86_AVX512BW_ENABLE_NATIVE_ALIASES
+#define SIMDE_X86_AVX512VBMI_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 #define __m512i simde__m512i
 #define __mmask64 simde__mmask64
 #define FF_TARGET_AVX512 FF_TARGET("avx2")
+#define FF_TARGET_AVX512VBMI FF_TARGET("avx2")
 /* The intrinsics the kernels use that SIMDe (0.7) lacks, from their
  * definitions in Intel's intrinsics guide.  Compiled for AVX2 like their
  * callers: a 64-byte vector passed between functions of different targets
@@ -114,6 +116,7 @@ FF_TARGET("avx2") static inline __m256i ff_emu_castsi512_si256(__m512i a)
 #define _mm512_castsi512_si256(a) ff_emu_castsi512_si256(a)
 #else
 #define FF_TARGET_AVX512 FF_TARGET("avx512f,avx512bw")
+#define FF_TARGET_AVX512VBMI FF_TARGET("avx512f,avx512bw,avx512vbmi")
 #endif
 
 #ifdef FF_ARM64
@@ -142,17 +145,31 @@ static inline unsigned ff_ctz32(uint32_t v) { return (unsigned)__builtin_ctz(v);
 static inline unsigned ff_ctz64(uint64_t v) { return (unsigned)__builtin_ctzll(v); }
 #endif
 
+/* Hides a vector's value from the compiler, which then keeps a constant in
+ * a register (or reloads it from the stack) instead of building it again
+ * from an immediate inside a loop, as GCC does when vector registers run
+ * short: each rebuild is a broadcast, which takes a slot of the shuffle
+ * unit that the SIMD kernels are bound by.  For the compiler's own vector
+ * types only (not SIMDe's emulated ones). */
+#if defined(__GNUC__) || defined(__clang__)
+#define FF_OPAQUE(v) __asm__("" : "+x"(v))
+#else
+#define FF_OPAQUE(v) ((void)0)
+#endif
+
 /* FF_CPU_SSSE3 and FF_CPU_SSE41 name instruction sets a kernel at the SSE2
- * level may use where the CPU has them (they are not levels of their own);
- * FF_CPU_SSE41 is set only with SSSE3, which every SSE4.1 CPU has and the
- * SSE4.1 kernels use too. */
+ * level may use where the CPU has them, FF_CPU_AVX512VBMI one for the
+ * AVX-512 level (they are not levels of their own); FF_CPU_SSE41 is set only
+ * with SSSE3, which every SSE4.1 CPU has and the SSE4.1 kernels use too,
+ * FF_CPU_AVX512VBMI only with FF_CPU_AVX512. */
 enum {
     FF_CPU_SSE2 = 1,
     FF_CPU_AVX2 = 2,
     FF_CPU_AVX512 = 4,
     FF_CPU_NEON = 8,
     FF_CPU_SSSE3 = 16,
-    FF_CPU_SSE41 = 32
+    FF_CPU_SSE41 = 32,
+    FF_CPU_AVX512VBMI = 64
 };
 
 #ifdef FF_HAVE_AVX
@@ -215,14 +232,23 @@ static int ff_cpu_features(void)
     int avx2 = (r[1] >> 5) & 1;
     int avx512f = (r[1] >> 16) & 1;
     int avx512bw = (r[1] >> 30) & 1;
+    int avx512vbmi = (r[2] >> 1) & 1;
     if (os_ymm && avx2)
         features |= FF_CPU_AVX2;
     /* The AVX-512 kernels also use 256-bit AVX2 instructions for their tails. */
-    if (os_ymm && avx2 && os_zmm && avx512f && avx512bw)
+    if (os_ymm && avx2 && os_zmm && avx512f && avx512bw) {
         features |= FF_CPU_AVX512;
+        if (avx512vbmi)
+            features |= FF_CPU_AVX512VBMI;
+    }
 #ifdef FF_EMULATE_AVX512
     if (os_ymm && avx2)
-        features |= FF_CPU_AVX512;
+        features |= FF_CPU_AVX512 | FF_CPU_AVX512VBMI;
+#endif
+#ifdef FF_EMULATE_NO_VBMI
+    /* So that the C checks run the AVX-512 level's kernels without VBMI
+     * too, whatever the CPU. */
+    features &= ~FF_CPU_AVX512VBMI;
 #endif
 #endif
     return features;

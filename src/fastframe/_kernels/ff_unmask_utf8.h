@@ -139,40 +139,42 @@ static size_t ff_unmask_utf8_avx2(uint8_t *dst, const uint8_t *src, size_t n, ui
     }
 }
 
-/* ---- AVX-512 (F, BW): one 64-byte vector per block ----------------------- */
-/* The structure of ff_utf8_simd_avx512 with the XOR and the store added.
- * The C checks run it where the CPU has AVX-512, and elsewhere emulated
- * (FF_EMULATE_AVX512, ff_cpu.h). */
-FF_TARGET_AVX512
-static size_t ff_unmask_utf8_avx512(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)
-{
-    ff_u8_consts512 k;
-    ff_u8_carry512 carry;
-    ff_u8_init_avx512(&k, &carry);
-    const __m512i kv = _mm512_set1_epi64((long long)key);
-    size_t i = 0;
-    for (;;) {
-        int last = n - i <= 64;
-        __m512i in;
-        if (n - i < 64) {
-            /* Bytes past the end stay zero (ASCII) and are not stored. */
-            __mmask64 m = (__mmask64)((((uint64_t)1) << (n - i)) - 1);
-            in = _mm512_maskz_mov_epi8(m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, (const void *)(src + i)), kv));
-            _mm512_mask_storeu_epi8((void *)(dst + i), m, in);
-        } else {
-            in = _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), kv);
-            _mm512_storeu_si512((void *)(dst + i), in);
-        }
-        if (ff_u8_check_block_avx512(&k, in, &carry, last)) {
-            if (!last)
-                ff_mask_avx512(dst + i + 64, src + i + 64, n - i - 64, key);
-            return ff_utf8_simd_stop(dst, i);
-        }
-        if (last)
-            return n;
-        i += 64;
+/* ---- AVX-512 (F, BW; VBMI where present): one 64-byte vector per block ---- */
+/* The structure of ff_utf8_simd_avx512 with the XOR and the store added,
+ * once per block check (ff_utf8_simd.h).  The C checks run it where the CPU
+ * has AVX-512, and elsewhere emulated (FF_EMULATE_AVX512, ff_cpu.h). */
+#define FF_UNMASK_UTF8_AVX512(NAME, TARGET, CHECK)                                                             \
+    TARGET static size_t NAME(uint8_t *dst, const uint8_t *src, size_t n, uint64_t key)                        \
+    {                                                                                                          \
+        ff_u8_consts512 k;                                                                                     \
+        ff_u8_carry512 carry;                                                                                  \
+        ff_u8_init_avx512(&k, &carry);                                                                         \
+        const __m512i kv = _mm512_set1_epi64((long long)key);                                                  \
+        size_t i = 0;                                                                                          \
+        for (;;) {                                                                                             \
+            int last = n - i <= 64;                                                                            \
+            __m512i in;                                                                                        \
+            if (n - i < 64) {                                                                                  \
+                /* Bytes past the end stay zero (ASCII) and are not stored. */                                 \
+                __mmask64 m = (__mmask64)((((uint64_t)1) << (n - i)) - 1);                                     \
+                in = _mm512_maskz_mov_epi8(m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, (const void *)(src + i)), kv)); \
+                _mm512_mask_storeu_epi8((void *)(dst + i), m, in);                                             \
+            } else {                                                                                           \
+                in = _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), kv);                        \
+                _mm512_storeu_si512((void *)(dst + i), in);                                                    \
+            }                                                                                                  \
+            if (CHECK(&k, in, &carry, last)) {                                                                 \
+                if (!last)                                                                                     \
+                    ff_mask_avx512(dst + i + 64, src + i + 64, n - i - 64, key);                               \
+                return ff_utf8_simd_stop(dst, i);                                                              \
+            }                                                                                                  \
+            if (last)                                                                                          \
+                return n;                                                                                      \
+            i += 64;                                                                                           \
+        }                                                                                                      \
     }
-}
+FF_UNMASK_UTF8_AVX512(ff_unmask_utf8_avx512, FF_TARGET_AVX512, ff_u8_check_block_avx512)
+FF_UNMASK_UTF8_AVX512(ff_unmask_utf8_avx512vbmi, FF_TARGET_AVX512VBMI, ff_u8_check_block_avx512vbmi)
 #endif /* FF_HAVE_AVX */
 
 /* ---- NEON: 16-byte vectors, four per block ------------------------------- */
@@ -223,7 +225,7 @@ static inline ff_unmask_utf8_fn ff_unmask_utf8_kernel(int level)
 {
     switch (level) {
 #ifdef FF_HAVE_AVX
-    case FF_LEVEL_AVX512: return ff_unmask_utf8_avx512;
+    case FF_LEVEL_AVX512: return ff_cpu_has(FF_CPU_AVX512VBMI) ? ff_unmask_utf8_avx512vbmi : ff_unmask_utf8_avx512;
     case FF_LEVEL_AVX2: return ff_unmask_utf8_avx2;
     case FF_LEVEL_SSE2: return ff_cpu_has(FF_CPU_SSSE3) ? ff_unmask_utf8_ssse3 : NULL;
 #endif

@@ -246,6 +246,10 @@ static FF_ALWAYS_INLINE void ff_u8_init_avx2(ff_u8_consts256 *k, ff_u8_carry256 
     k->incomplete = _mm256_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
                                      -1, -1, -1, -1, -1, -1, -1, -1, -1, (char)FF_U8_INCOMPLETE_3,
                                      (char)FF_U8_INCOMPLETE_2, (char)FF_U8_INCOMPLETE_1);
+    FF_OPAQUE(k->nibble);
+    FF_OPAQUE(k->sub3);
+    FF_OPAQUE(k->sub4);
+    FF_OPAQUE(k->high_bit);
     carry->prev = carry->incomplete = _mm256_setzero_si256();
 }
 
@@ -354,15 +358,10 @@ static size_t ff_utf8_simd_avx2(const uint8_t *p, size_t n)
     }
 }
 
-/* ---- AVX-512 (F, BW): one 64-byte vector per block ----------------------- */
-
-/* The 16-byte lane before each lane of `in` (for lane 0, the last lane of
- * `prev`), so that a per-lane alignr shifts bytes across lanes. */
-#define FF_U8_LANES_BEFORE(in, prev, idx) _mm512_permutex2var_epi64((in), (idx), (prev))
-#define FF_U8_PREV512(in, before, N) _mm512_alignr_epi8((in), (before), 16 - (N))
+/* ---- AVX-512 (F, BW; VBMI where present): one 64-byte vector per block ---- */
 
 typedef struct {
-    __m512i prev_high, prev_low, cur_high, nibble, sub3, sub4, high_bit, incomplete, idx;
+    __m512i prev_high, prev_low, cur_high, nibble, sub3, sub4, high_bit, incomplete, idx, before1, before2, before3;
 } ff_u8_consts512;
 
 typedef struct {
@@ -381,6 +380,16 @@ static FF_ALWAYS_INLINE void ff_u8_init_avx512(ff_u8_consts512 *k, ff_u8_carry51
     k->high_bit = _mm512_set1_epi8((char)0x80);
     /* 64-bit elements 8..15 name the second operand: prev's last lane, then in's lanes 0..2. */
     k->idx = _mm512_setr_epi64(14, 15, 0, 1, 2, 3, 4, 5);
+    /* Byte j of `in` N bytes back, for VBMI's two-source byte permute: byte
+     * j - N of `in`, or for the first N, byte 64 - N + j of `prev` (bit 6
+     * names the second source). */
+    uint8_t before[3][64];
+    for (int back = 1; back <= 3; back++)
+        for (int j = 0; j < 64; j++)
+            before[back - 1][j] = (uint8_t)(j >= back ? j - back : 128 - back + j);
+    k->before1 = _mm512_loadu_si512((const void *)before[0]);
+    k->before2 = _mm512_loadu_si512((const void *)before[1]);
+    k->before3 = _mm512_loadu_si512((const void *)before[2]);
     uint8_t limits[64];
     memset(limits, 0xFF, sizeof limits);
     limits[61] = FF_U8_INCOMPLETE_3;
@@ -390,71 +399,97 @@ static FF_ALWAYS_INLINE void ff_u8_init_avx512(ff_u8_consts512 *k, ff_u8_carry51
     carry->prev = carry->incomplete = _mm512_setzero_si512();
 }
 
-FF_TARGET_AVX512
-static FF_ALWAYS_INLINE int ff_u8_check_block_avx512(const ff_u8_consts512 *k, __m512i in, ff_u8_carry512 *carry,
-                                                      int last)
-{
-    __m512i err;
-    if (!_mm512_movepi8_mask(in)) {
-        err = carry->incomplete;
-        carry->incomplete = _mm512_setzero_si512();
-    } else {
-        __m512i before = FF_U8_LANES_BEFORE(in, carry->prev, k->idx);
-        __m512i prev1 = FF_U8_PREV512(in, before, 1);
-        __m512i sc = _mm512_and_si512(
-            _mm512_and_si512(
-                _mm512_shuffle_epi8(k->prev_high, _mm512_and_si512(_mm512_srli_epi16(prev1, 4), k->nibble)),
-                _mm512_shuffle_epi8(k->prev_low, _mm512_and_si512(prev1, k->nibble))),
-            _mm512_shuffle_epi8(k->cur_high, _mm512_and_si512(_mm512_srli_epi16(in, 4), k->nibble)));
-        __m512i must23 = _mm512_or_si512(_mm512_subs_epu8(FF_U8_PREV512(in, before, 2), k->sub3),
-                                         _mm512_subs_epu8(FF_U8_PREV512(in, before, 3), k->sub4));
-        err = _mm512_xor_si512(_mm512_and_si512(must23, k->high_bit), sc);
-        carry->incomplete = _mm512_subs_epu8(in, k->incomplete);
-    }
-    carry->prev = in;
-    if (last)
-        err = _mm512_or_si512(err, carry->incomplete);
-    return _mm512_test_epi8_mask(err, err) != 0;
-}
+/* The bytes 1, 2 and 3 places before each byte of `in`, the first ones from
+ * the end of `prev`.  F and BW shift bytes only within 16-byte lanes: a
+ * permute of 64-bit elements builds the lane before each lane, then one
+ * alignr per distance.  VBMI permutes bytes across the vector, one vpermt2b
+ * per distance: a shuffle fewer per block, where the shuffle unit is what
+ * limits the block's throughput. */
+#define FF_U8_PREVS_BW(k, in, prev, prev1, prev2, prev3)                          \
+    do {                                                                           \
+        __m512i before_ = _mm512_permutex2var_epi64((in), (k)->idx, (prev));       \
+        prev1 = _mm512_alignr_epi8((in), before_, 15);                             \
+        prev2 = _mm512_alignr_epi8((in), before_, 14);                             \
+        prev3 = _mm512_alignr_epi8((in), before_, 13);                             \
+    } while (0)
+#define FF_U8_PREVS_VBMI(k, in, prev, prev1, prev2, prev3)                        \
+    do {                                                                           \
+        prev1 = _mm512_permutex2var_epi8((in), (k)->before1, (prev));              \
+        prev2 = _mm512_permutex2var_epi8((in), (k)->before2, (prev));              \
+        prev3 = _mm512_permutex2var_epi8((in), (k)->before3, (prev));              \
+    } while (0)
 
-FF_TARGET_AVX512
-static size_t ff_utf8_simd_avx512(const uint8_t *p, size_t n)
-{
-    ff_u8_consts512 k;
-    ff_u8_carry512 carry;
-    ff_u8_init_avx512(&k, &carry);
-    size_t i = 0;
-    for (;;) {
-        int last = n - i <= 64;
-        __m512i in;
-        if (n - i < 64) /* masked-off bytes read as zero: ASCII */
-            in = _mm512_maskz_loadu_epi8((__mmask64)((((uint64_t)1) << (n - i)) - 1), (const void *)(p + i));
-        else
-            in = _mm512_loadu_si512((const void *)(p + i));
-        if (!_mm512_movepi8_mask(in) && !last && !_mm512_test_epi8_mask(carry.incomplete, carry.incomplete)) {
-            /* A run of ASCII: read ahead as a plain scan does (see the AVX2 kernel). */
-            size_t j = i + 64;
-            while (j + 256 <= n) {
-                __m512i o = _mm512_or_si512(
-                    _mm512_or_si512(_mm512_loadu_si512((const void *)(p + j)),
-                                    _mm512_loadu_si512((const void *)(p + j + 64))),
-                    _mm512_or_si512(_mm512_loadu_si512((const void *)(p + j + 128)),
-                                    _mm512_loadu_si512((const void *)(p + j + 192))));
-                if (_mm512_movepi8_mask(o))
-                    break;
-                j += 256;
-            }
-            carry.prev = _mm512_setzero_si512();
-            i = j;
-            continue;
-        }
-        if (ff_u8_check_block_avx512(&k, in, &carry, last))
-            return ff_utf8_simd_stop(p, i);
-        if (last)
-            return n;
-        i += 64;
+/* The block check, once per way of finding the bytes before: VBMI's
+ * intrinsics may only be inlined into functions compiled for VBMI, so each
+ * way is its own function (and so is each kernel below that calls one). */
+#define FF_U8_CHECK_BLOCK_AVX512(NAME, TARGET, PREVS)                                                          \
+    TARGET static FF_ALWAYS_INLINE int NAME(const ff_u8_consts512 *k, __m512i in, ff_u8_carry512 *carry,       \
+                                            int last)                                                          \
+    {                                                                                                          \
+        __m512i err;                                                                                           \
+        if (!_mm512_movepi8_mask(in)) {                                                                        \
+            err = carry->incomplete;                                                                           \
+            carry->incomplete = _mm512_setzero_si512();                                                        \
+        } else {                                                                                               \
+            __m512i prev1, prev2, prev3;                                                                       \
+            PREVS(k, in, carry->prev, prev1, prev2, prev3);                                                    \
+            __m512i sc = _mm512_and_si512(                                                                     \
+                _mm512_and_si512(                                                                              \
+                    _mm512_shuffle_epi8(k->prev_high, _mm512_and_si512(_mm512_srli_epi16(prev1, 4), k->nibble)), \
+                    _mm512_shuffle_epi8(k->prev_low, _mm512_and_si512(prev1, k->nibble))),                     \
+                _mm512_shuffle_epi8(k->cur_high, _mm512_and_si512(_mm512_srli_epi16(in, 4), k->nibble)));      \
+            __m512i must23 = _mm512_or_si512(_mm512_subs_epu8(prev2, k->sub3), _mm512_subs_epu8(prev3, k->sub4)); \
+            err = _mm512_xor_si512(_mm512_and_si512(must23, k->high_bit), sc);                                 \
+            carry->incomplete = _mm512_subs_epu8(in, k->incomplete);                                           \
+        }                                                                                                      \
+        carry->prev = in;                                                                                      \
+        if (last)                                                                                              \
+            err = _mm512_or_si512(err, carry->incomplete);                                                     \
+        return _mm512_test_epi8_mask(err, err) != 0;                                                           \
     }
-}
+FF_U8_CHECK_BLOCK_AVX512(ff_u8_check_block_avx512, FF_TARGET_AVX512, FF_U8_PREVS_BW)
+FF_U8_CHECK_BLOCK_AVX512(ff_u8_check_block_avx512vbmi, FF_TARGET_AVX512VBMI, FF_U8_PREVS_VBMI)
+
+#define FF_UTF8_SIMD_AVX512(NAME, TARGET, CHECK)                                                               \
+    TARGET static size_t NAME(const uint8_t *p, size_t n)                                                      \
+    {                                                                                                          \
+        ff_u8_consts512 k;                                                                                     \
+        ff_u8_carry512 carry;                                                                                  \
+        ff_u8_init_avx512(&k, &carry);                                                                         \
+        size_t i = 0;                                                                                          \
+        for (;;) {                                                                                             \
+            int last = n - i <= 64;                                                                            \
+            __m512i in;                                                                                        \
+            if (n - i < 64) /* masked-off bytes read as zero: ASCII */                                         \
+                in = _mm512_maskz_loadu_epi8((__mmask64)((((uint64_t)1) << (n - i)) - 1), (const void *)(p + i)); \
+            else                                                                                               \
+                in = _mm512_loadu_si512((const void *)(p + i));                                                \
+            if (!_mm512_movepi8_mask(in) && !last && !_mm512_test_epi8_mask(carry.incomplete, carry.incomplete)) { \
+                /* A run of ASCII: read ahead as a plain scan does (see the AVX2 kernel). */                   \
+                size_t j = i + 64;                                                                             \
+                while (j + 256 <= n) {                                                                         \
+                    __m512i o = _mm512_or_si512(                                                               \
+                        _mm512_or_si512(_mm512_loadu_si512((const void *)(p + j)),                             \
+                                        _mm512_loadu_si512((const void *)(p + j + 64))),                       \
+                        _mm512_or_si512(_mm512_loadu_si512((const void *)(p + j + 128)),                       \
+                                        _mm512_loadu_si512((const void *)(p + j + 192))));                     \
+                    if (_mm512_movepi8_mask(o))                                                                \
+                        break;                                                                                 \
+                    j += 256;                                                                                  \
+                }                                                                                              \
+                carry.prev = _mm512_setzero_si512();                                                           \
+                i = j;                                                                                         \
+                continue;                                                                                      \
+            }                                                                                                  \
+            if (CHECK(&k, in, &carry, last))                                                                   \
+                return ff_utf8_simd_stop(p, i);                                                                \
+            if (last)                                                                                          \
+                return n;                                                                                      \
+            i += 64;                                                                                           \
+        }                                                                                                      \
+    }
+FF_UTF8_SIMD_AVX512(ff_utf8_simd_avx512, FF_TARGET_AVX512, ff_u8_check_block_avx512)
+FF_UTF8_SIMD_AVX512(ff_utf8_simd_avx512vbmi, FF_TARGET_AVX512VBMI, ff_u8_check_block_avx512vbmi)
 
 #endif /* FF_HAVE_AVX */
 
@@ -544,7 +579,7 @@ static inline ff_utf8_simd_fn ff_utf8_simd_kernel(int level)
 {
     switch (level) {
 #ifdef FF_HAVE_AVX
-    case FF_LEVEL_AVX512: return ff_utf8_simd_avx512;
+    case FF_LEVEL_AVX512: return ff_cpu_has(FF_CPU_AVX512VBMI) ? ff_utf8_simd_avx512vbmi : ff_utf8_simd_avx512;
     case FF_LEVEL_AVX2: return ff_utf8_simd_avx2;
     /* SSSE3 is not part of the x86-64 baseline (the first AMD64 CPUs lack
      * it): the SSE2 level runs this kernel only where CPUID lists it. */
@@ -561,6 +596,7 @@ static inline ff_utf8_simd_fn ff_utf8_simd_kernel(int level)
 static inline const char *ff_utf8_simd_name(ff_utf8_simd_fn fn)
 {
 #ifdef FF_HAVE_AVX
+    if (fn == ff_utf8_simd_avx512vbmi) return "avx512vbmi";
     if (fn == ff_utf8_simd_avx512) return "avx512";
     if (fn == ff_utf8_simd_avx2) return "avx2";
     if (fn == ff_utf8_simd_ssse3) return "ssse3";

@@ -377,16 +377,19 @@ def _run_decode_checks(command: list[str]) -> dict[str, object]:
 
 @pytest.mark.compiled
 def test_decode_writers_on_this_cpu(c_program: Callable[..., Path]) -> None:
-    """The writers from UTF-8 to each PEP 393 kind, at every level this CPU runs, give the code points the
-    text was encoded from, stay in bounds on invalid bytes, and the SIMD ones run where the CPU has them
-    (AVX2, and SSE4.1 at the SSE2 level)."""
+    """The writers from UTF-8 to each PEP 393 kind and the one-pass scans, at every level this CPU runs,
+    give the code points the text was encoded from and the automaton's verdict, stay in bounds on invalid
+    bytes, and the SIMD ones run where the CPU has them (AVX2; SSE4.1 writers and the SSSE3 scan at the
+    SSE2 level)."""
     result = _run_decode_checks([str(c_program("decode_checks"))])
     best = _cpu_level()
     if best is not None:
         levels = LEVELS[: min(LEVELS.index(best), LEVELS.index("avx2")) + 1]
         sse41 = "sse4.1" if "sse4_1" in _cpu_flags() else "scalar"
         kernels = [{"avx2": "avx2", "sse2": sse41}.get(level, "scalar") for level in levels]
-        assert (result["levels"], result["kernels"]) == (levels, kernels), result
+        ssse3 = "ssse3" if "ssse3" in _cpu_flags() else "two-pass"
+        scans = [{"avx2": "avx2", "sse2": ssse3}.get(level, "two-pass") for level in levels]
+        assert (result["levels"], result["kernels"], result["scans"]) == (levels, kernels, scans), result
 
 
 @pytest.mark.compiled

@@ -397,7 +397,8 @@ def test_decode_writers_on_this_cpu(c_program: Callable[..., Path]) -> None:
 def test_decode_writers_on_other_architectures(
     tmp_path: Path, target: str, compiler: str, emulator: str, mask_kernel: str, big_endian: bool
 ) -> None:
-    """The scalar writers, cross-compiled and run under qemu-user, on arm64 and on big-endian s390x."""
+    """The writers and scans, cross-compiled and run under qemu-user: NEON's on arm64, the scalar ones there
+    and on big-endian s390x."""
     missing = [tool for tool in (compiler, emulator) if not shutil.which(tool)]
     if missing:
         if os.environ.get("FASTFRAME_REQUIRE_CROSS", "") not in ("", "0"):
@@ -408,4 +409,5 @@ def test_decode_writers_on_other_architectures(
     subprocess.run([compiler, *flags, str(DECODE_SOURCE), "-o", str(program)], check=True)
     result = _run_decode_checks([emulator, str(program)])
     levels = ["scalar", mask_kernel] if mask_kernel != "scalar" else ["scalar"]
-    assert (result["levels"], result["kernels"]) == (levels, ["scalar"] * len(levels)), result
+    scans = ["two-pass", *levels[1:]]
+    assert (result["levels"], result["kernels"], result["scans"]) == (levels, ["scalar"] * len(levels), scans), result

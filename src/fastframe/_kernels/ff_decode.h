@@ -207,6 +207,7 @@ static int ff_utf8_scan_avx2(const uint8_t *p, size_t n, size_t *count, uint32_t
 }
 #endif
 
+#if defined(FF_HAVE_AVX) || defined(FF_ARM64)
 /* The last block of the 16-byte-vector scans below, when it overlaps the
  * block before: lane j of the 16 bytes at ff_utf8_scan_new + left is 0xFF
  * when byte j of those 16 is among the block's last `left` (its new ones),
@@ -221,6 +222,7 @@ static const uint8_t ff_utf8_scan_new[128] = {
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 };
+#endif
 
 /* ---- The one-pass scan in 16-byte vectors: SSSE3 and NEON ----------------
  *
@@ -307,6 +309,67 @@ static int ff_utf8_scan_ssse3(const uint8_t *p, size_t n, size_t *count, uint32_
 }
 #endif
 
+#ifdef FF_ARM64
+/* The continuation bytes (80..BF: the signed bytes below -64) of a block,
+ * lanes kept where `keep` is set. */
+static FF_ALWAYS_INLINE size_t ff_utf8_scan_conts_neon(uint8x16_t a, uint8x16_t b, uint8x16_t c, uint8x16_t d,
+                                                       const uint8_t *keep)
+{
+    const int8x16_t limit = vdupq_n_s8(-64);
+    uint8x16_t ma = vandq_u8(vcltq_s8(vreinterpretq_s8_u8(a), limit), vld1q_u8(keep));
+    uint8x16_t mb = vandq_u8(vcltq_s8(vreinterpretq_s8_u8(b), limit), vld1q_u8(keep + 16));
+    uint8x16_t mc = vandq_u8(vcltq_s8(vreinterpretq_s8_u8(c), limit), vld1q_u8(keep + 32));
+    uint8x16_t md = vandq_u8(vcltq_s8(vreinterpretq_s8_u8(d), limit), vld1q_u8(keep + 48));
+    /* Each mask lane is 0 or 0xFF: its top bit is the count, 0..4 a lane summed. */
+    uint8x16_t sum = vaddq_u8(vaddq_u8(vshrq_n_u8(ma, 7), vshrq_n_u8(mb, 7)),
+                              vaddq_u8(vshrq_n_u8(mc, 7), vshrq_n_u8(md, 7)));
+    return (size_t)vaddlvq_u8(sum);
+}
+
+/* The NEON level's scan (arm64). */
+static int ff_utf8_scan_neon(const uint8_t *p, size_t n, size_t *count, uint32_t *maxchar)
+{
+    ff_u8_consts_neon k;
+    ff_u8_carry_neon carry;
+    ff_u8_init_neon(&k, &carry);
+    const uint8_t *all = ff_utf8_scan_new + 64;
+    uint8x16_t top = vdupq_n_u8(0);
+    size_t i = 0, continuations = 0;
+    for (; i + 64 <= n; i += 64) {
+        uint8x16_t a = vld1q_u8(p + i), b = vld1q_u8(p + i + 16), c = vld1q_u8(p + i + 32), d = vld1q_u8(p + i + 48);
+        if (ff_u8_check_block_neon(&k, a, b, c, d, &carry, i + 64 == n))
+            return 0;
+        uint8x16_t block_top = vmaxq_u8(vmaxq_u8(a, b), vmaxq_u8(c, d));
+        if (vmaxvq_u8(block_top) >= 0x80) {
+            top = vmaxq_u8(top, block_top);
+            continuations += ff_utf8_scan_conts_neon(a, b, c, d, all);
+        }
+    }
+    size_t left = n - i;
+    if (left) {
+        uint8_t tail[64];
+        const uint8_t *q, *keep = ff_utf8_scan_new + left;
+        if (n >= 80) {
+            q = p + n - 64;
+            carry.prev = vld1q_u8(q - 16);
+        } else {
+            memset(tail, 0, sizeof tail);
+            memcpy(tail, p + i, left);
+            q = tail;
+            keep = all; /* the padding is ASCII: nothing to mask off */
+        }
+        uint8x16_t a = vld1q_u8(q), b = vld1q_u8(q + 16), c = vld1q_u8(q + 32), d = vld1q_u8(q + 48);
+        if (ff_u8_check_block_neon(&k, a, b, c, d, &carry, 1))
+            return 0;
+        top = vmaxq_u8(top, vmaxq_u8(vmaxq_u8(a, b), vmaxq_u8(c, d)));
+        continuations += ff_utf8_scan_conts_neon(a, b, c, d, keep);
+    }
+    *maxchar = ff_utf8_kind_of(vmaxvq_u8(top));
+    *count = n - continuations;
+    return 1;
+}
+#endif
+
 /* Which scan ff_utf8_scan_at runs at `level`, for the C checks: "avx2",
  * "ssse3", "neon", or "two-pass" (the validator of the level, then its
  * measure: scalar, and SSE2 without SSSE3). */
@@ -342,6 +405,10 @@ static inline int ff_utf8_scan_at(int level, const uint8_t *p, size_t n, size_t 
         return ff_utf8_scan_avx2(p, n, count, maxchar);
     if (level == FF_LEVEL_SSE2 && ff_cpu_has(FF_CPU_SSSE3))
         return ff_utf8_scan_ssse3(p, n, count, maxchar);
+#endif
+#ifdef FF_ARM64
+    if (level == FF_LEVEL_NEON)
+        return ff_utf8_scan_neon(p, n, count, maxchar);
 #endif
     uint32_t state = FF_UTF8_ACCEPT;
     if (ff_utf8_validate_at(level, &state, p, n) != n || state != FF_UTF8_ACCEPT)

@@ -13,9 +13,10 @@ missing, unless ``FASTFRAME_REQUIRE_CROSS=1`` (set by ``.ci/run``, which
 installs them).
 
 ``tests/c/decode_checks.c`` checks the writers from UTF-8 to each PEP 393
-kind (``ff_transcode.h``) at every level this CPU runs, against the code
-points each text was encoded from and the scalar writer, here and under
-qemu-user.
+kind (``ff_transcode.h``, ``ff_transcode_neon.h``) and the one-pass scans
+(``ff_decode.h``) at every level this CPU runs, against the code points each
+text was encoded from, the scalar writer and the automaton, here and under
+qemu-user (NEON's also under AddressSanitizer and UBSan).
 
 Then the dispatcher as the compiled modules see it: the SIMD level it picks
 is the one this CPU's flags call for, an unknown ``FASTFRAME_SIMD`` value
@@ -365,8 +366,8 @@ def test_compiled_modules_under_each_cap(cap: str) -> None:
 DECODE_SOURCE = Path(__file__).parent / "c" / "decode_checks.c"
 
 
-def _run_decode_checks(command: list[str]) -> dict[str, object]:
-    proc = subprocess.run(command, env=_env(None), capture_output=True, text=True, timeout=600)
+def _run_decode_checks(command: list[str], **env: str) -> dict[str, object]:
+    proc = subprocess.run(command, env=_env(None, **env), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result: dict[str, object] = json.loads(proc.stdout)
     assert result["errors"] == 0, result
@@ -397,8 +398,8 @@ def test_decode_writers_on_this_cpu(c_program: Callable[..., Path]) -> None:
 def test_decode_writers_on_other_architectures(
     tmp_path: Path, target: str, compiler: str, emulator: str, mask_kernel: str, big_endian: bool
 ) -> None:
-    """The writers and scans, cross-compiled and run under qemu-user: NEON's on arm64, the scalar ones there
-    and on big-endian s390x."""
+    """The writers and scans, cross-compiled and run under qemu-user: NEON's on arm64 (and the scalar ones
+    there), the scalar ones on big-endian s390x."""
     missing = [tool for tool in (compiler, emulator) if not shutil.which(tool)]
     if missing:
         if os.environ.get("FASTFRAME_REQUIRE_CROSS", "") not in ("", "0"):
@@ -409,5 +410,32 @@ def test_decode_writers_on_other_architectures(
     subprocess.run([compiler, *flags, str(DECODE_SOURCE), "-o", str(program)], check=True)
     result = _run_decode_checks([emulator, str(program)])
     levels = ["scalar", mask_kernel] if mask_kernel != "scalar" else ["scalar"]
-    scans = ["two-pass", *levels[1:]]
-    assert (result["levels"], result["kernels"], result["scans"]) == (levels, ["scalar"] * len(levels), scans), result
+    simd = ["scalar", *levels[1:]]
+    assert (result["levels"], result["kernels"], result["scans"]) == (levels, simd, ["two-pass", *levels[1:]]), result
+
+
+#: Where Debian's arm64 cross toolchain keeps its libraries (libasan, libubsan), for qemu-aarch64.
+ARM64_SYSROOT = Path("/usr/aarch64-linux-gnu")
+
+
+@pytest.mark.compiled
+def test_decode_neon_sanitized(tmp_path: Path) -> None:
+    """The NEON writers and scan under AddressSanitizer and UBSan (qemu-aarch64): decode_checks.c hands them
+    exact heap blocks, so a read one byte past the text or a write one unit past the output is an error.
+    The fuzzer cannot reach the NEON code on x86, so this is where its bounds are checked."""
+    compiler, emulator = "aarch64-linux-gnu-gcc", "qemu-aarch64"
+    missing = [tool for tool in (compiler, emulator) if not shutil.which(tool)]
+    if missing or not list(ARM64_SYSROOT.glob("lib/libasan.so*")):
+        if os.environ.get("FASTFRAME_REQUIRE_CROSS", "") not in ("", "0"):
+            pytest.fail(f"FASTFRAME_REQUIRE_CROSS is set but {missing or 'libasan for arm64'} is not installed")
+        pytest.skip("needs gcc-aarch64-linux-gnu (with its libasan) and qemu-user")
+    program = tmp_path / "decode_checks_arm64_asan"
+    flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
+    subprocess.run(
+        [compiler, *flags, "-Wall", "-Werror", "-I", str(KERNELS_DIR), str(DECODE_SOURCE), "-o", str(program)],
+        check=True,
+    )
+    result = _run_decode_checks(
+        [emulator, str(program)], QEMU_LD_PREFIX=str(ARM64_SYSROOT), ASAN_OPTIONS="detect_leaks=0"
+    )
+    assert (result["kernels"], result["scans"]) == (["scalar", "neon"], ["two-pass", "neon"]), result

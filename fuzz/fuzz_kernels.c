@@ -8,7 +8,8 @@
  * entry points, capped by the dispatcher to what this CPU runs; the SIMD
  * UTF-8 validator, measure and writer to PEP 393 units (ff_transcode.h)
  * are also checked against the scalar ones, the one-pass scan of
- * decode_utf8 (ff_decode.h) against the automaton and the measure, and the
+ * decode_utf8 (ff_decode.h: AVX2, and SSSE3 at the sse2 cap) against the
+ * automaton and the measure, and the
  * fused unmask-and-validate
  * pass against unmasking, then the scalar automaton.
  */

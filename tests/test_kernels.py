@@ -13,9 +13,10 @@ missing, unless ``FASTFRAME_REQUIRE_CROSS=1`` (set by ``.ci/run``, which
 installs them).
 
 ``tests/c/decode_checks.c`` checks the writers from UTF-8 to each PEP 393
-kind (``ff_transcode.h``) at every level this CPU runs, against the code
-points each text was encoded from and the scalar writer, here and under
-qemu-user.
+kind (``ff_transcode.h``, ``ff_transcode_neon.h``) and the one-pass scans
+(``ff_decode.h``) at every level this CPU runs, against the code points each
+text was encoded from, the scalar writer and the automaton, here and under
+qemu-user (NEON's also under AddressSanitizer and UBSan).
 
 Then the dispatcher as the compiled modules see it: the SIMD level it picks
 is the one this CPU's flags call for, an unknown ``FASTFRAME_SIMD`` value
@@ -374,8 +375,8 @@ def test_compiled_modules_under_each_cap(cap: str) -> None:
 DECODE_SOURCE = Path(__file__).parent / "c" / "decode_checks.c"
 
 
-def _run_decode_checks(command: list[str]) -> dict[str, object]:
-    proc = subprocess.run(command, env=_env(None), capture_output=True, text=True, timeout=600)
+def _run_decode_checks(command: list[str], **env: str) -> dict[str, object]:
+    proc = subprocess.run(command, env=_env(None, **env), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result: dict[str, object] = json.loads(proc.stdout)
     assert result["errors"] == 0, result
@@ -386,16 +387,19 @@ def _run_decode_checks(command: list[str]) -> dict[str, object]:
 
 @pytest.mark.compiled
 def test_decode_writers_on_this_cpu(c_program: Callable[..., Path]) -> None:
-    """The writers from UTF-8 to each PEP 393 kind, at every level this CPU runs, give the code points the
-    text was encoded from, stay in bounds on invalid bytes, and the SIMD ones run where the CPU has them
-    (AVX2, and SSE4.1 at the SSE2 level)."""
+    """The writers from UTF-8 to each PEP 393 kind and the one-pass scans, at every level this CPU runs,
+    give the code points the text was encoded from and the automaton's verdict, stay in bounds on invalid
+    bytes, and the SIMD ones run where the CPU has them (AVX2; SSE4.1 writers and the SSSE3 scan at the
+    SSE2 level)."""
     result = _run_decode_checks([str(c_program("decode_checks"))])
     best = _cpu_level()
     if best is not None:
         levels = LEVELS[: min(LEVELS.index(best), LEVELS.index("avx2")) + 1]
         sse41 = "sse4.1" if "sse4_1" in _cpu_flags() else "scalar"
         kernels = [{"avx2": "avx2", "sse2": sse41}.get(level, "scalar") for level in levels]
-        assert (result["levels"], result["kernels"]) == (levels, kernels), result
+        ssse3 = "ssse3" if "ssse3" in _cpu_flags() else "two-pass"
+        scans = [{"avx2": "avx2", "sse2": ssse3}.get(level, "two-pass") for level in levels]
+        assert (result["levels"], result["kernels"], result["scans"]) == (levels, kernels, scans), result
 
 
 @pytest.mark.compiled
@@ -403,7 +407,8 @@ def test_decode_writers_on_this_cpu(c_program: Callable[..., Path]) -> None:
 def test_decode_writers_on_other_architectures(
     tmp_path: Path, target: str, compiler: str, emulator: str, mask_kernel: str, big_endian: bool
 ) -> None:
-    """The scalar writers, cross-compiled and run under qemu-user, on arm64 and on big-endian s390x."""
+    """The writers and scans, cross-compiled and run under qemu-user: NEON's on arm64 (and the scalar ones
+    there), the scalar ones on big-endian s390x."""
     missing = [tool for tool in (compiler, emulator) if not shutil.which(tool)]
     if missing:
         if os.environ.get("FASTFRAME_REQUIRE_CROSS", "") not in ("", "0"):
@@ -414,4 +419,32 @@ def test_decode_writers_on_other_architectures(
     subprocess.run([compiler, *flags, str(DECODE_SOURCE), "-o", str(program)], check=True)
     result = _run_decode_checks([emulator, str(program)])
     levels = ["scalar", mask_kernel] if mask_kernel != "scalar" else ["scalar"]
-    assert (result["levels"], result["kernels"]) == (levels, ["scalar"] * len(levels)), result
+    simd = ["scalar", *levels[1:]]
+    assert (result["levels"], result["kernels"], result["scans"]) == (levels, simd, ["two-pass", *levels[1:]]), result
+
+
+#: Where Debian's arm64 cross toolchain keeps its libraries (libasan, libubsan), for qemu-aarch64.
+ARM64_SYSROOT = Path("/usr/aarch64-linux-gnu")
+
+
+@pytest.mark.compiled
+def test_decode_neon_sanitized(tmp_path: Path) -> None:
+    """The NEON writers and scan under AddressSanitizer and UBSan (qemu-aarch64): decode_checks.c hands them
+    exact heap blocks, so a read one byte past the text or a write one unit past the output is an error.
+    The fuzzer cannot reach the NEON code on x86, so this is where its bounds are checked."""
+    compiler, emulator = "aarch64-linux-gnu-gcc", "qemu-aarch64"
+    missing = [tool for tool in (compiler, emulator) if not shutil.which(tool)]
+    if missing or not list(ARM64_SYSROOT.glob("lib/libasan.so*")):
+        if os.environ.get("FASTFRAME_REQUIRE_CROSS", "") not in ("", "0"):
+            pytest.fail(f"FASTFRAME_REQUIRE_CROSS is set but {missing or 'libasan for arm64'} is not installed")
+        pytest.skip("needs gcc-aarch64-linux-gnu (with its libasan) and qemu-user")
+    program = tmp_path / "decode_checks_arm64_asan"
+    flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
+    subprocess.run(
+        [compiler, *flags, "-Wall", "-Werror", "-I", str(KERNELS_DIR), str(DECODE_SOURCE), "-o", str(program)],
+        check=True,
+    )
+    result = _run_decode_checks(
+        [emulator, str(program)], QEMU_LD_PREFIX=str(ARM64_SYSROOT), ASAN_OPTIONS="detect_leaks=0"
+    )
+    assert (result["kernels"], result["scans"]) == (["scalar", "neon"], ["two-pass", "neon"]), result

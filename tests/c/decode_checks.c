@@ -17,8 +17,8 @@
  *   bytes here; under -fsanitize=address the input and output are exact heap
  *   blocks, so a read or write one byte out is caught).
  *
- * Prints one JSON line {"levels", "kernels", "checks", "errors"}; exits 1 on
- * any error.
+ * Prints one JSON line {"levels", "kernels", "scans", "checks", "errors"}
+ * (the writer and the scan of each level); exits 1 on any error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +335,40 @@ static void check_scan_edges(void)
     }
 }
 
+/* The scans of long text: an ASCII run of lengths from 0 to 200 in front of
+ * 1000 bytes of one script, then one byte changed at every position of the
+ * last 80 bytes (the overlapping last block and the one before it), and the
+ * text cut at each of those positions; and text whose only non-ASCII
+ * character sits at every offset of the last 70 bytes, after a long ASCII
+ * run, whole and cut inside it. */
+static void check_scan_long(void)
+{
+    static uint8_t buf[1400];
+    static const uint8_t bad[] = {0x80, 0xC2, 0xE0, 0xED, 0xF0, 0xF4, 0xFF, 'a'};
+    for (int pool = POOL_LATIN1; pool < POOLS; pool++)
+        for (size_t lead = 0; lead <= 200; lead += 1 + lead / 8) {
+            memset(buf, 'x', lead);
+            size_t n = lead;
+            while (n < lead + 1000)
+                n += encode(pick(pool), buf + n);
+            check_scan(buf, n);
+            for (size_t at = n - 80; at < n; at++) {
+                uint8_t keep = buf[at];
+                buf[at] = bad[(at + lead) % sizeof bad];
+                check_scan(buf, n);
+                buf[at] = keep;
+                check_scan(buf, at);
+            }
+        }
+    for (size_t n = 1000; n < 1070; n += 3)
+        for (size_t at = n - 70; at + 4 <= n; at++) {
+            memset(buf, 'y', n);
+            encode(0x1F600, buf + at);
+            check_scan(buf, n);
+            check_scan(buf, at + 2);
+        }
+}
+
 static void check_invalid(void)
 {
     uint8_t buf[400];
@@ -375,12 +409,16 @@ int main(void)
     check_runs();
     check_invalid();
     check_scan_edges();
+    check_scan_long();
     printf("{\"levels\": [");
     for (int l = 0; l < nlevels; l++)
         printf("%s\"%s\"", l ? ", " : "", ff_cpu_level_name(levels[l]));
     printf("], \"kernels\": [");
     for (int l = 0; l < nlevels; l++)
         printf("%s\"%s\"", l ? ", " : "", ff_utf8_decode_kernel_name(levels[l]));
+    printf("], \"scans\": [");
+    for (int l = 0; l < nlevels; l++)
+        printf("%s\"%s\"", l ? ", " : "", ff_utf8_scan_kernel_name(levels[l]));
     printf("], \"checks\": %lu, \"errors\": %lu}\n", checks, errors);
     return errors ? 1 : 0;
 }

@@ -207,9 +207,194 @@ static int ff_utf8_scan_avx2(const uint8_t *p, size_t n, size_t *count, uint32_t
 }
 #endif
 
+#if defined(FF_HAVE_AVX) || defined(FF_ARM64)
+/* The last block of the 16-byte-vector scans below, when it overlaps the
+ * block before: lane j of the 16 bytes at ff_utf8_scan_new + left is 0xFF
+ * when byte j of those 16 is among the block's last `left` (its new ones),
+ * else 0.  Loads at + left, + 16 + left, ... cover the block's 64 bytes. */
+static const uint8_t ff_utf8_scan_new[128] = {
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+};
+#endif
+
+/* ---- The one-pass scan in 16-byte vectors: SSSE3 and NEON ----------------
+ *
+ * The AVX2 scan's plan with the validator's block checks of these levels
+ * (ff_u8_check_block_ssse3, ff_u8_check_block_neon: four 16-byte vectors a
+ * block, their carry from block to block), which also decide the last
+ * block's unfinished sequences.  A block that is not all ASCII adds its
+ * continuation bytes to the count and raises the running maximum; the
+ * first block with an error ends the scan.  The last bytes are read as one
+ * block that overlaps the one before, from 80 bytes on (the checks then
+ * get the 16 real bytes before it as `prev`; its bytes already counted are
+ * masked off with ff_utf8_scan_new), or from a zero-padded copy. */
+#ifdef FF_HAVE_AVX
+/* The continuation bytes (80..BF: the signed bytes below -64) of a block,
+ * as bytes 0..4 per lane summed by psadbw, lanes kept where `keep` is set. */
+FF_TARGET("ssse3")
+static FF_ALWAYS_INLINE __m128i ff_utf8_scan_conts_ssse3(__m128i a, __m128i b, __m128i c, __m128i d, const uint8_t *keep)
+{
+    const __m128i limit = _mm_set1_epi8(-64);
+    const __m128i zero = _mm_setzero_si128();
+    __m128i ma = _mm_and_si128(_mm_cmplt_epi8(a, limit), _mm_loadu_si128((const __m128i *)keep));
+    __m128i mb = _mm_and_si128(_mm_cmplt_epi8(b, limit), _mm_loadu_si128((const __m128i *)(keep + 16)));
+    __m128i mc = _mm_and_si128(_mm_cmplt_epi8(c, limit), _mm_loadu_si128((const __m128i *)(keep + 32)));
+    __m128i md = _mm_and_si128(_mm_cmplt_epi8(d, limit), _mm_loadu_si128((const __m128i *)(keep + 48)));
+    /* Each mask lane is 0 or -1: minus their sum is 0..4. */
+    __m128i sum = _mm_sub_epi8(zero, _mm_add_epi8(_mm_add_epi8(ma, mb), _mm_add_epi8(mc, md)));
+    return _mm_sad_epu8(sum, zero);
+}
+
+/* The SSE2 level's scan where the CPU has SSSE3 (as its validator). */
+FF_TARGET("ssse3")
+static int ff_utf8_scan_ssse3(const uint8_t *p, size_t n, size_t *count, uint32_t *maxchar)
+{
+    ff_u8_consts128 k;
+    ff_u8_carry128 carry;
+    ff_u8_init_ssse3(&k, &carry);
+    const uint8_t *all = ff_utf8_scan_new + 64;
+    __m128i top = _mm_setzero_si128(), conts = _mm_setzero_si128();
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(p + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(p + i + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(p + i + 32));
+        __m128i d = _mm_loadu_si128((const __m128i *)(p + i + 48));
+        if (ff_u8_check_block_ssse3(&k, a, b, c, d, &carry, i + 64 == n))
+            return 0;
+        if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) {
+            top = _mm_max_epu8(top, _mm_max_epu8(_mm_max_epu8(a, b), _mm_max_epu8(c, d)));
+            conts = _mm_add_epi64(conts, ff_utf8_scan_conts_ssse3(a, b, c, d, all));
+        }
+    }
+    size_t left = n - i;
+    if (left) {
+        uint8_t tail[64];
+        const uint8_t *q, *keep = ff_utf8_scan_new + left;
+        if (n >= 80) {
+            q = p + n - 64;
+            carry.prev = _mm_loadu_si128((const __m128i *)(q - 16));
+        } else {
+            memset(tail, 0, sizeof tail);
+            memcpy(tail, p + i, left);
+            q = tail;
+            keep = all; /* the padding is ASCII: nothing to mask off */
+        }
+        __m128i a = _mm_loadu_si128((const __m128i *)q);
+        __m128i b = _mm_loadu_si128((const __m128i *)(q + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(q + 32));
+        __m128i d = _mm_loadu_si128((const __m128i *)(q + 48));
+        if (ff_u8_check_block_ssse3(&k, a, b, c, d, &carry, 1))
+            return 0;
+        top = _mm_max_epu8(top, _mm_max_epu8(_mm_max_epu8(a, b), _mm_max_epu8(c, d)));
+        conts = _mm_add_epi64(conts, ff_utf8_scan_conts_ssse3(a, b, c, d, keep));
+    }
+    /* The largest byte: fold the 16 lanes down to one. */
+    top = _mm_max_epu8(top, _mm_srli_si128(top, 8));
+    top = _mm_max_epu8(top, _mm_srli_si128(top, 4));
+    top = _mm_max_epu8(top, _mm_srli_si128(top, 2));
+    top = _mm_max_epu8(top, _mm_srli_si128(top, 1));
+    *maxchar = ff_utf8_kind_of((uint8_t)_mm_cvtsi128_si32(top));
+    uint64_t sums[2];
+    _mm_storeu_si128((__m128i *)sums, conts);
+    *count = n - (size_t)(sums[0] + sums[1]);
+    return 1;
+}
+#endif
+
+#ifdef FF_ARM64
+/* The continuation bytes (80..BF: the signed bytes below -64) of a block,
+ * lanes kept where `keep` is set. */
+static FF_ALWAYS_INLINE size_t ff_utf8_scan_conts_neon(uint8x16_t a, uint8x16_t b, uint8x16_t c, uint8x16_t d,
+                                                       const uint8_t *keep)
+{
+    const int8x16_t limit = vdupq_n_s8(-64);
+    uint8x16_t ma = vandq_u8(vcltq_s8(vreinterpretq_s8_u8(a), limit), vld1q_u8(keep));
+    uint8x16_t mb = vandq_u8(vcltq_s8(vreinterpretq_s8_u8(b), limit), vld1q_u8(keep + 16));
+    uint8x16_t mc = vandq_u8(vcltq_s8(vreinterpretq_s8_u8(c), limit), vld1q_u8(keep + 32));
+    uint8x16_t md = vandq_u8(vcltq_s8(vreinterpretq_s8_u8(d), limit), vld1q_u8(keep + 48));
+    /* Each mask lane is 0 or 0xFF: its top bit is the count, 0..4 a lane summed. */
+    uint8x16_t sum = vaddq_u8(vaddq_u8(vshrq_n_u8(ma, 7), vshrq_n_u8(mb, 7)),
+                              vaddq_u8(vshrq_n_u8(mc, 7), vshrq_n_u8(md, 7)));
+    return (size_t)vaddlvq_u8(sum);
+}
+
+/* The NEON level's scan (arm64). */
+static int ff_utf8_scan_neon(const uint8_t *p, size_t n, size_t *count, uint32_t *maxchar)
+{
+    ff_u8_consts_neon k;
+    ff_u8_carry_neon carry;
+    ff_u8_init_neon(&k, &carry);
+    const uint8_t *all = ff_utf8_scan_new + 64;
+    uint8x16_t top = vdupq_n_u8(0);
+    size_t i = 0, continuations = 0;
+    for (; i + 64 <= n; i += 64) {
+        uint8x16_t a = vld1q_u8(p + i), b = vld1q_u8(p + i + 16), c = vld1q_u8(p + i + 32), d = vld1q_u8(p + i + 48);
+        if (ff_u8_check_block_neon(&k, a, b, c, d, &carry, i + 64 == n))
+            return 0;
+        uint8x16_t block_top = vmaxq_u8(vmaxq_u8(a, b), vmaxq_u8(c, d));
+        if (vmaxvq_u8(block_top) >= 0x80) {
+            top = vmaxq_u8(top, block_top);
+            continuations += ff_utf8_scan_conts_neon(a, b, c, d, all);
+        }
+    }
+    size_t left = n - i;
+    if (left) {
+        uint8_t tail[64];
+        const uint8_t *q, *keep = ff_utf8_scan_new + left;
+        if (n >= 80) {
+            q = p + n - 64;
+            carry.prev = vld1q_u8(q - 16);
+        } else {
+            memset(tail, 0, sizeof tail);
+            memcpy(tail, p + i, left);
+            q = tail;
+            keep = all; /* the padding is ASCII: nothing to mask off */
+        }
+        uint8x16_t a = vld1q_u8(q), b = vld1q_u8(q + 16), c = vld1q_u8(q + 32), d = vld1q_u8(q + 48);
+        if (ff_u8_check_block_neon(&k, a, b, c, d, &carry, 1))
+            return 0;
+        top = vmaxq_u8(top, vmaxq_u8(vmaxq_u8(a, b), vmaxq_u8(c, d)));
+        continuations += ff_utf8_scan_conts_neon(a, b, c, d, keep);
+    }
+    *maxchar = ff_utf8_kind_of(vmaxvq_u8(top));
+    *count = n - continuations;
+    return 1;
+}
+#endif
+
+/* Which scan ff_utf8_scan_at runs at `level`, for the C checks: "avx2",
+ * "ssse3", "neon", or "two-pass" (the validator of the level, then its
+ * measure: scalar, and SSE2 without SSSE3). */
+static inline const char *ff_utf8_scan_kernel_name(int level)
+{
+    if (level == FF_LEVEL_AUTO)
+        level = ff_cpu_level();
+#ifdef FF_HAVE_AVX
+    if (level == FF_LEVEL_AVX2 || level == FF_LEVEL_AVX512)
+        return "avx2";
+    if (level == FF_LEVEL_SSE2 && ff_cpu_has(FF_CPU_SSSE3))
+        return "ssse3";
+#endif
+#ifdef FF_ARM64
+    if (level == FF_LEVEL_NEON)
+        return "neon";
+#endif
+    (void)level;
+    return "two-pass";
+}
+
 /* Is p[0..n) valid UTF-8?  If so, *count and *maxchar as ff_utf8_measure
  * gives them; if not, they are left as they were.  In one pass at the AVX2
- * and AVX-512 levels (the AVX2 scan above), else the validator of the level
+ * and AVX-512 levels (the AVX2 scan above), at SSE2 where the CPU has SSSE3
+ * and at NEON (the 16-byte-vector scans); else the validator of the level,
  * then its measure. */
 static inline int ff_utf8_scan_at(int level, const uint8_t *p, size_t n, size_t *count, uint32_t *maxchar)
 {
@@ -218,6 +403,12 @@ static inline int ff_utf8_scan_at(int level, const uint8_t *p, size_t n, size_t 
 #ifdef FF_HAVE_AVX
     if (level == FF_LEVEL_AVX2 || level == FF_LEVEL_AVX512)
         return ff_utf8_scan_avx2(p, n, count, maxchar);
+    if (level == FF_LEVEL_SSE2 && ff_cpu_has(FF_CPU_SSSE3))
+        return ff_utf8_scan_ssse3(p, n, count, maxchar);
+#endif
+#ifdef FF_ARM64
+    if (level == FF_LEVEL_NEON)
+        return ff_utf8_scan_neon(p, n, count, maxchar);
 #endif
     uint32_t state = FF_UTF8_ACCEPT;
     if (ff_utf8_validate_at(level, &state, p, n) != n || state != FF_UTF8_ACCEPT)

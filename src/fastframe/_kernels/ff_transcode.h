@@ -24,8 +24,8 @@
  * steps run on padded copies of the input and output (FF_TRANSCODE_WRITER),
  * so no text ends in a scalar loop.  At the SSE2 level, a CPU with SSE4.1
  * runs the same steps in 128-bit vectors (UCS4 there: the UCS2 computation
- * widened, or scalar code for a step with a 4-byte lead); every other level
- * (NEON included) uses the scalar writer.
+ * widened, or scalar code for a step with a 4-byte lead); NEON has its own
+ * writers (ff_transcode_neon.h); the scalar level uses the scalar writer.
  */
 #ifndef FF_TRANSCODE_H
 #define FF_TRANSCODE_H
@@ -764,6 +764,9 @@ static size_t ff_utf8_decode_sse41_ucs4(const uint8_t *p, size_t n, uint32_t *ou
 #undef FF_TRANSCODE_FAST
 #endif
 
+/* The NEON writers (arm64), on the tables above. */
+#include "ff_transcode_neon.h"
+
 /* ---- Dispatch ------------------------------------------------------------- */
 
 /* The name of the writer a level runs, for the C checks. */
@@ -776,6 +779,10 @@ static inline const char *ff_utf8_decode_kernel_name(int level)
         return "avx2";
     if (level == FF_LEVEL_SSE2 && ff_cpu_has(FF_CPU_SSE41))
         return "sse4.1";
+#endif
+#ifdef FF_HAVE_TRANSCODE_NEON
+    if (level == FF_LEVEL_NEON)
+        return "neon";
 #endif
     (void)level;
     return "scalar";
@@ -797,6 +804,10 @@ static inline size_t ff_utf8_decode_at(int level, const uint8_t *p, size_t n, vo
         return width == 1   ? ff_utf8_decode_sse41_ucs1(p, n, (uint8_t *)out, count)
                : width == 2 ? ff_utf8_decode_sse41_ucs2(p, n, (uint16_t *)out, count)
                             : ff_utf8_decode_sse41_ucs4(p, n, (uint32_t *)out, count);
+#endif
+#ifdef FF_HAVE_TRANSCODE_NEON
+    if (level == FF_LEVEL_NEON)
+        return ff_utf8_decode_neon(p, n, out, width, count);
 #endif
     (void)level;
     return ff_utf8_decode_scalar(p, n, out, width, count);

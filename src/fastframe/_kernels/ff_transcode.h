@@ -390,6 +390,7 @@ static inline __m128i ff_transcode_pack16_of(unsigned half)
  * compiler builds some of them again at every step. */
 typedef struct {
     __m256i low6, low11, below_three, ascii_end, ascii_top, two_bits, spread3, bits3, pairs, halves;
+    __m256i top2, low6_8, lead_base, group8, above_continuation256;
     __m128i above_continuation;
 } ff_transcode_ucs2;
 
@@ -403,6 +404,11 @@ static inline void ff_transcode_ucs2_init(ff_transcode_ucs2 *k)
     k->ascii_top = _mm256_set1_epi16(0x7F);
     /* The lead's 110 prefix after the shift and the continuation's 10. */
     k->two_bits = _mm256_set1_epi16(0x3080);
+    k->top2 = _mm256_set1_epi8((char)0xC0);
+    k->low6_8 = _mm256_set1_epi8(0x3F);
+    k->lead_base = _mm256_set1_epi8(0x30);
+    k->group8 = _mm256_setr_epi64x(0, 0x0808080808080808, 0, 0x0808080808080808);
+    k->above_continuation256 = _mm256_set1_epi8(-65);
     k->above_continuation = _mm_set1_epi8(-65);
     /* For ff_transcode_ucs2_three: per 32-bit lane c2, c1, lead, 0; the
      * bits each keeps; then c2 + 64 * c1 and the lead, joined as
@@ -482,6 +488,48 @@ static inline unsigned ff_transcode_ucs2_two_step_avx2(const ff_transcode_ucs2 *
                                                          ff_transcode_pack16_of(leads >> 8), 1));
     _mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(cp));
     _mm_storeu_si128((__m128i *)(dst + __builtin_popcount(leads & 0xFF)), _mm256_extracti128_si256(cp, 1));
+    return leads;
+}
+
+/* The same for 32 positions, computed in bytes: the low byte of each code
+ * point (lead << 6, its top 2 bits, then the continuation's low 6; an ASCII
+ * byte as it is) and the high one (the lead's bits 2-4: the lead shifted
+ * right by 2 is 0x30-0x37, saturated down by 0x30; ASCII, at most 0x1F, goes
+ * to 0).  Both are packed by one pshufb per plane (8 positions per group,
+ * two groups per 128-bit half) and interleaved into 16-bit units, 4 stores
+ * whose offsets are popcounts of the lead mask's prefixes, independent of
+ * each other.  Reads src[0..33), writes at most 32 units.  Returns the
+ * 32-bit lead mask. */
+FF_TARGET("avx2,popcnt")
+static inline unsigned ff_transcode_ucs2_two32_avx2(const ff_transcode_ucs2 *k, const uint8_t *src, uint16_t *dst)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)src);
+    unsigned high = (unsigned)_mm256_movemask_epi8(v);
+    if (!high) {
+        _mm256_storeu_si256((__m256i *)dst, _mm256_cvtepu8_epi16(_mm256_castsi256_si128(v)));
+        _mm256_storeu_si256((__m256i *)(dst + 16), _mm256_cvtepu8_epi16(_mm256_extracti128_si256(v, 1)));
+        return 0xFFFFFFFFu;
+    }
+    __m256i c1 = _mm256_loadu_si256((const __m256i *)(src + 1));
+    __m256i lo = _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16(v, 6), k->top2),
+                                 _mm256_and_si256(c1, k->low6_8));
+    lo = _mm256_blendv_epi8(v, lo, v);
+    __m256i hi = _mm256_subs_epu8(_mm256_and_si256(_mm256_srli_epi16(v, 2), k->low6_8), k->lead_base);
+    unsigned leads = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(v, k->above_continuation256));
+    __m128i g01 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads & 0xFF]),
+                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 8) & 0xFF]));
+    __m128i g23 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 16) & 0xFF]),
+                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads >> 24]));
+    /* The second group of each half reads its half's bytes 8-15. */
+    __m256i pattern = _mm256_add_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(g01), g23, 1), k->group8);
+    __m256i plo = _mm256_shuffle_epi8(lo, pattern);
+    __m256i phi = _mm256_shuffle_epi8(hi, pattern);
+    __m256i u0 = _mm256_unpacklo_epi8(plo, phi); /* groups 0 and 2 */
+    __m256i u1 = _mm256_unpackhi_epi8(plo, phi); /* groups 1 and 3 */
+    _mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(u0));
+    _mm_storeu_si128((__m128i *)(dst + __builtin_popcount(leads & 0xFF)), _mm256_castsi256_si128(u1));
+    _mm_storeu_si128((__m128i *)(dst + __builtin_popcount(leads & 0xFFFF)), _mm256_extracti128_si256(u0, 1));
+    _mm_storeu_si128((__m128i *)(dst + __builtin_popcount(leads & 0xFFFFFF)), _mm256_extracti128_si256(u1, 1));
     return leads;
 }
 
@@ -622,6 +670,11 @@ static inline unsigned ff_transcode_ucs4_step_avx2(const ff_transcode_cps *k, co
  * shortcut, tried before each step. */
 #define FF_TRANSCODE_WRITER(T, STEP, POP16)                                                 \
     size_t i = 0, j = 0;                                                                    \
+    FF_TRANSCODE_STEPS(T, STEP, POP16)
+
+/* The steps of FF_TRANSCODE_WRITER from i, j on (a writer with steps of its
+ * own first). */
+#define FF_TRANSCODE_STEPS(T, STEP, POP16)                                                  \
     while (i + 19 <= n && j + 16 <= count) {                                                \
         FF_TRANSCODE_FAST()                                                                \
         j += POP16(STEP(p + i, out + j));                                                   \
@@ -698,7 +751,12 @@ static size_t ff_utf8_decode_avx2_ucs2_two(const uint8_t *p, size_t n, uint16_t 
 {
     ff_transcode_ucs2 k;
     ff_transcode_ucs2_init(&k);
-    FF_TRANSCODE_WRITER(uint16_t, FF_TRANSCODE_UCS2_TWO_AVX2, FF_TRANSCODE_POPCNT16)
+    size_t i = 0, j = 0;
+    while (i + 33 <= n && j + 32 <= count) {
+        j += (size_t)__builtin_popcount(ff_transcode_ucs2_two32_avx2(&k, p + i, out + j));
+        i += 32;
+    }
+    FF_TRANSCODE_STEPS(uint16_t, FF_TRANSCODE_UCS2_TWO_AVX2, FF_TRANSCODE_POPCNT16)
 }
 
 #define FF_TRANSCODE_UCS4_AVX2(src, dst) ff_transcode_ucs4_step_avx2(&k, src, dst)

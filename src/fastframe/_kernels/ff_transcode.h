@@ -375,6 +375,38 @@ static inline unsigned ff_transcode_ucs1_step(const uint8_t *src, uint8_t *dst, 
     return leads;
 }
 
+/* The same for 32 positions (AVX2): one pshufb packs the 4 groups of 8, two
+ * per 128-bit half; the 4 stores of 8 bytes take their offsets from
+ * popcounts of the lead mask's prefixes.  Reads src[0..33), writes at most
+ * 32 bytes.  Returns the 32-bit lead mask. */
+FF_TARGET("avx2,popcnt")
+static inline unsigned ff_transcode_ucs1_step32_avx2(const uint8_t *src, uint8_t *dst)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)src);
+    if (!_mm256_movemask_epi8(v)) {
+        _mm256_storeu_si256((__m256i *)dst, v);
+        return 0xFFFFFFFFu;
+    }
+    __m256i c1 = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(src + 1)), _mm256_set1_epi8(0x3F));
+    __m256i two = _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16(v, 6), _mm256_set1_epi8((char)0xC0)), c1);
+    __m256i cp = _mm256_blendv_epi8(v, two, v);
+    unsigned leads = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(v, _mm256_set1_epi8(-65)));
+    __m128i g01 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads & 0xFF]),
+                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 8) & 0xFF]));
+    __m128i g23 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 16) & 0xFF]),
+                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads >> 24]));
+    /* The second group of each half reads its half's bytes 8-15. */
+    __m256i pattern = _mm256_add_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(g01), g23, 1),
+                                      _mm256_setr_epi64x(0, 0x0808080808080808, 0, 0x0808080808080808));
+    cp = _mm256_shuffle_epi8(cp, pattern);
+    __m128i h0 = _mm256_castsi256_si128(cp), h1 = _mm256_extracti128_si256(cp, 1);
+    _mm_storel_epi64((__m128i *)dst, h0);
+    _mm_storel_epi64((__m128i *)(dst + __builtin_popcount(leads & 0xFF)), _mm_unpackhi_epi64(h0, h0));
+    _mm_storel_epi64((__m128i *)(dst + __builtin_popcount(leads & 0xFFFF)), h1);
+    _mm_storel_epi64((__m128i *)(dst + __builtin_popcount(leads & 0xFFFFFF)), _mm_unpackhi_epi64(h1, h1));
+    return leads;
+}
+
 /* The pshufb pattern that packs the 16-bit lanes of 8 positions marked in
  * `half`. */
 FF_TARGET("sse4.1")
@@ -720,7 +752,12 @@ static inline unsigned ff_transcode_ucs4_step_avx2(const ff_transcode_cps *k, co
 FF_TARGET("avx2,popcnt")
 static size_t ff_utf8_decode_avx2_ucs1(const uint8_t *p, size_t n, uint8_t *out, size_t count)
 {
-    FF_TRANSCODE_WRITER(uint8_t, FF_TRANSCODE_UCS1_AVX2, FF_TRANSCODE_POPCNT16)
+    size_t i = 0, j = 0;
+    while (i + 33 <= n && j + 32 <= count) {
+        j += (size_t)__builtin_popcount(ff_transcode_ucs1_step32_avx2(p + i, out + j));
+        i += 32;
+    }
+    FF_TRANSCODE_STEPS(uint8_t, FF_TRANSCODE_UCS1_AVX2, FF_TRANSCODE_POPCNT16)
 }
 
 /* UCS2: runs of eight 3-byte sequences go the short way, tried where a

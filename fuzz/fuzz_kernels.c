@@ -224,7 +224,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t *want = malloc(n * sizeof(uint32_t));
     if (((!units || !units_scalar) && count) || (!want && n))
         abort();
-    size_t decoded = ff_utf8_decode_at(level, src, n, units, width, count);
+    /* The entry decode_utf8 takes: by the kind, so text of 1-2-byte
+     * sequences (0x7FF) meets the writer of those. */
+    size_t decoded = ff_utf8_decode_max_at(level, src, n, units, maxchar, count);
     size_t decoded_scalar = ff_utf8_decode_at(FF_LEVEL_SCALAR, src, n, units_scalar, width, count);
     long ref_count = ref_decode(src, n, want);
     if ((ref_count >= 0) != (complete != 0))
@@ -233,7 +235,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t top = 0;
         for (long k = 0; k < ref_count; k++)
             top = want[k] > top ? want[k] : top;
-        uint32_t want_max = top < 0x80 ? 0x7F : top < 0x100 ? 0xFF : top < 0x10000 ? 0xFFFF : 0x10FFFF;
+        uint32_t want_max = top < 0x80    ? 0x7F
+                            : top < 0x100   ? 0xFF
+                            : top < 0x800   ? 0x7FF
+                            : top < 0x10000 ? 0xFFFF
+                                            : 0x10FFFF;
         if (decoded != count || decoded_scalar != count || count != (size_t)ref_count || maxchar != want_max)
             abort();
         if (count && memcmp(units, units_scalar, count * (size_t)width) != 0)
@@ -251,6 +257,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!other && count)
                 abort();
             if (ff_utf8_decode_at(level, src, n, other, w, count) > count)
+                abort();
+            /* Any bytes through the writer of 1-2-byte sequences. */
+            if (w == 2 && ff_utf8_decode_max_at(level, src, n, other, 0x7FF, count) > count)
                 abort();
             free(other);
         }

@@ -1115,7 +1115,13 @@ SCRIPTS = {
     "emoji": [(0x10000, 0x10FFFF)],
 }
 #: Each script alone, and each mixed with ASCII (one character in two).
-SCRIPT_MIXES = [*((name,) for name in SCRIPTS), *((name, "ascii") for name in SCRIPTS), tuple(SCRIPTS)]
+SCRIPT_MIXES = [
+    *((name,) for name in SCRIPTS),
+    *((name, "ascii") for name in SCRIPTS),
+    # Every 2-byte sequence and ASCII: the largest kind with no 3-byte sequence.
+    ("two-byte", "latin1", "ascii"),
+    tuple(SCRIPTS),
+]
 
 
 def _script_text(rng: random.Random, scripts: tuple[str, ...], count: int) -> str:
@@ -1155,6 +1161,17 @@ def test_decode_first_and_last_non_ascii_at_block_edges(backend, char):
             # Non-ASCII text whose last character ends at byte `at` + its length, then ASCII.
             lead = _script_text(random.Random(at), ("cjk", "emoji", "two-byte"), 40)
             check_decode(backend, (lead + char * run + ascii_text[at:]).encode())
+
+
+@pytest.mark.parametrize("wider", ["\u0800", "\uffff", "\U0001f600"])
+def test_decode_two_byte_text_with_one_wider_character(backend, wider):
+    """2-byte text (up to U+07FF, which has a writer of its own) with one character of 3 or 4 bytes at
+    every position: the one character moves the text to the next writer wherever it falls."""
+    rng = random.Random(7)
+    text = _script_text(rng, ("two-byte", "latin1", "ascii"), 90)
+    assert max(text) <= "\u07ff"
+    for at in range(len(text) + 1):
+        check_decode(backend, (text[:at] + wider + text[at:]).encode())
 
 
 @pytest.mark.parametrize("scripts", SCRIPT_MIXES, ids="+".join)

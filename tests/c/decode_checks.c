@@ -3,11 +3,17 @@
  * (encoded here by RFC 3629 §3) and against the scalar writer:
  *
  * - the lane-packing table against its definition;
+ * - the kind the measure gives (0x7F, 0xFF, 0x7FF, 0xFFFF, 0x10FFFF) against
+ *   the largest code point the text was built from, and the writer the
+ *   kind picks (ff_utf8_decode_max_at: text of 1-2-byte sequences only has
+ *   its own AVX2 writer);
  * - the one-pass scan (validate and measure, ff_decode.h) against the
  *   automaton's verdict and the scalar measure, on valid and invalid text,
  *   read from an exact heap block;
  * - random valid text of every kind (Latin-1, 2-byte scripts, CJK, emoji,
  *   mixes with ASCII) at every length up to 300 code points and some long;
+ * - 2-byte text with ASCII at random places, at every length to 200 bytes,
+ *   whole and with its last sequence cut;
  * - one non-ASCII character, and a run of them, at every offset around the
  *   16-, 32- and 64-byte block edges, in ASCII;
  * - runs of one sequence length (the UCS2 writer's run of eight 3-byte
@@ -97,23 +103,30 @@ static uint32_t unit(const uint8_t *out, int width, size_t k)
 
 #define GUARD 64
 
-/* Runs the writer of `level` on p[0..n) (copied into an exact heap block)
- * into an exact heap block of count units, plus guard bytes when not under
- * AddressSanitizer.  Returns what it returned; the output is in *result. */
-static size_t run(int level, const uint8_t *p, size_t n, int width, size_t count, uint8_t **result)
+static int width_of(uint32_t maxchar)
 {
+    return maxchar <= 0xFF ? 1 : maxchar <= 0xFFFF ? 2 : 4;
+}
+
+/* Runs the writer `level` has for the kind `maxchar` on p[0..n) (copied
+ * into an exact heap block) into an exact heap block of count units, plus
+ * guard bytes when not under AddressSanitizer.  Returns what it returned;
+ * the output is in *result. */
+static size_t run(int level, const uint8_t *p, size_t n, uint32_t maxchar, size_t count, uint8_t **result)
+{
+    int width = width_of(maxchar);
     uint8_t *in = malloc(n ? n : 1);
     uint8_t *out = malloc(count * (size_t)width + GUARD);
     if (!in || !out)
         exit(2);
     memcpy(in, p, n);
     memset(out, 0xA5, count * (size_t)width + GUARD);
-    size_t got = ff_utf8_decode_at(level, in, n, out, width, count);
+    size_t got = ff_utf8_decode_max_at(level, in, n, out, maxchar, count);
     int guard = 1;
     for (size_t k = 0; k < GUARD; k++)
         guard &= out[count * (size_t)width + k] == 0xA5;
-    CHECK(guard && got <= count, "%s: n=%zu width %d wrote past %zu units (returned %zu)",
-          ff_cpu_level_name(level), n, width, count, got);
+    CHECK(guard && got <= count, "%s: n=%zu kind %x wrote past %zu units (returned %zu)",
+          ff_cpu_level_name(level), n, maxchar, count, got);
     free(in);
     *result = out;
     return got;
@@ -164,8 +177,10 @@ static void check_valid(const uint32_t *want, size_t ncp, const char *what)
     }
     uint32_t maxchar;
     size_t count = ff_utf8_measure_at(FF_LEVEL_SCALAR, text, n, &maxchar);
-    int width = maxchar <= 0xFF ? 1 : maxchar <= 0xFFFF ? 2 : 4;
-    CHECK(count == ncp && maxchar >= top, "%s: measured %zu code points, built %zu", what, count, ncp);
+    int width = width_of(maxchar);
+    uint32_t kind = top < 0x80 ? 0x7F : top < 0x100 ? 0xFF : top < 0x800 ? 0x7FF : top < 0x10000 ? 0xFFFF : 0x10FFFF;
+    CHECK(count == ncp && maxchar == kind, "%s: measured %zu code points (kind %x), built %zu (kind %x)", what, count,
+          maxchar, ncp, kind);
     if (count != ncp)
         return;
     check_scan(text, n);
@@ -173,7 +188,7 @@ static void check_valid(const uint32_t *want, size_t ncp, const char *what)
     CHECK(scalar == count, "%s: scalar writer wrote %zu of %zu", what, scalar, count);
     for (int l = 0; l < nlevels; l++) {
         uint8_t *out;
-        size_t got = run(levels[l], text, n, width, count, &out);
+        size_t got = run(levels[l], text, n, maxchar, count, &out);
         size_t bad = count;
         for (size_t k = 0; k < count && bad == count; k++)
             if (unit(out, width, k) != want[k] || scalar_out[k] != want[k])
@@ -190,13 +205,15 @@ static void check_any(const uint8_t *p, size_t n)
     uint32_t maxchar;
     size_t count = ff_utf8_measure_at(FF_LEVEL_SCALAR, p, n, &maxchar);
     check_scan(p, n);
-    for (int width = 1; width <= 4; width *= 2)
+    /* Every writer, whatever kind the bytes would give. */
+    static const uint32_t kinds[] = {0xFF, 0x7FF, 0xFFFF, 0x10FFFF};
+    for (size_t w = 0; w < sizeof kinds / sizeof kinds[0]; w++)
         for (int l = 0; l < nlevels; l++) {
             uint8_t *out;
-            run(levels[l], p, n, width, count, &out);
+            run(levels[l], p, n, kinds[w], count, &out);
             free(out);
             /* A count smaller than the text has (a caller that measured wrong). */
-            run(levels[l], p, n, width, count / 2, &out);
+            run(levels[l], p, n, kinds[w], count / 2, &out);
             free(out);
         }
 }
@@ -277,6 +294,32 @@ static void check_edges(void)
                 /* The text cut right after the character(s). */
                 check_valid(cps, at + run_len, "edges, cut");
             }
+}
+
+/* The writer of 1-2-byte sequences: 2-byte text (U+0100-U+07FF, and
+ * Latin-1) with ASCII at random places, one in `spread`, as many code
+ * points as fill every length to 200 bytes; then each text with its last
+ * sequence cut (invalid: in bounds only). */
+static void check_two(void)
+{
+    static const unsigned spreads[] = {2, 4, 16};
+    for (size_t s = 0; s < sizeof spreads / sizeof spreads[0]; s++)
+        for (size_t want = 0; want <= 200; want++) {
+            size_t ncp = 0, n = 0;
+            while (n < want) {
+                uint32_t c = rng() % spreads[s] == 0 ? pick(POOL_ASCII) : pick(rng() % 8 ? POOL_TWO : POOL_LATIN1);
+                if (c >= 0x80 && n + 2 > want)
+                    c = 'a';
+                cps[ncp++] = c;
+                n += c < 0x80 ? 1 : 2;
+            }
+            check_valid(cps, ncp, "two-byte text");
+            n = 0;
+            for (size_t k = 0; k < ncp; k++)
+                n += encode(cps[k], text + n);
+            if (n && text[n - 1] >= 0x80)
+                check_any(text, n - 1);
+        }
 }
 
 /* A run of one sequence length (the writers' fast runs: eight 3-byte
@@ -406,6 +449,7 @@ int main(void)
     check_table();
     check_random();
     check_edges();
+    check_two();
     check_runs();
     check_invalid();
     check_scan_edges();

@@ -9,8 +9,10 @@
  * Text that is all ASCII is copied.
  *
  * The kind is read off the largest byte: lead bytes C2-C3 give code points
- * up to U+00FF, C4-EF up to U+FFFF, F0-F4 beyond; a continuation byte
- * (80-BF) never raises it past its own lead.  Valid UTF-8 (RFC 3629 §4)
+ * up to U+00FF, C4-DF up to U+07FF, E0-EF up to U+FFFF, F0-F4 beyond; a
+ * continuation byte (80-BF) never raises it past its own lead.  U+07FF is
+ * no kind of CPython's (PyUnicode_New makes it UCS2) but tells the writers
+ * that no sequence has more than 2 bytes.  Valid UTF-8 (RFC 3629 §4)
  * gives exact results.  Invalid input gives meaningless code points but
  * never a read or write out of bounds: hostile bytes that skipped
  * validation cannot turn into a memory error.
@@ -25,11 +27,12 @@
 #include "ff_transcode.h"
 #include "ff_utf8.h"
 
-/* Number of code points in p[0..n), and in *maxchar the largest code point
- * of the kind they need: 0x7F (ASCII), 0xFF (Latin-1), 0xFFFF or 0x10FFFF. */
+/* The largest code point of the kind text whose largest byte is `top`
+ * needs: 0x7F (ASCII), 0xFF (Latin-1), 0x7FF (sequences of 1-2 bytes),
+ * 0xFFFF or 0x10FFFF. */
 static inline uint32_t ff_utf8_kind_of(uint8_t top)
 {
-    return top < 0x80 ? 0x7F : top < 0xC4 ? 0xFF : top < 0xF0 ? 0xFFFF : 0x10FFFF;
+    return top < 0x80 ? 0x7F : top < 0xC4 ? 0xFF : top < 0xE0 ? 0x7FF : top < 0xF0 ? 0xFFFF : 0x10FFFF;
 }
 
 static inline size_t ff_utf8_measure_scalar(const uint8_t *p, size_t n, uint32_t *maxchar)
@@ -95,7 +98,7 @@ static size_t ff_utf8_measure_avx2(const uint8_t *p, size_t n, uint32_t *maxchar
 #endif
 
 /* Number of code points in p[0..n), and in *maxchar the largest code point
- * of the kind they need: 0x7F (ASCII), 0xFF (Latin-1), 0xFFFF or 0x10FFFF. */
+ * of the kind they need (ff_utf8_kind_of). */
 static inline size_t ff_utf8_measure_at(int level, const uint8_t *p, size_t n, uint32_t *maxchar)
 {
     if (level == FF_LEVEL_AUTO)
@@ -494,14 +497,13 @@ static PyObject *ff_str_from_valid_utf8(const uint8_t *p, Py_ssize_t n)
     PyObject *s = PyUnicode_New((Py_ssize_t)count, (Py_UCS4)maxchar);
     if (s == NULL)
         return NULL;
-    int kind = (int)PyUnicode_KIND(s);
     void *out = PyUnicode_DATA(s);
-    if (kind == 1) {
+    if (PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND) {
         memcpy(out, p, ascii);
         ff_utf8_decode(p + ascii, (size_t)n - ascii, (char *)out + ascii, 1, count - ascii);
     } else {
         /* The writer widens the ASCII prefix a block at a time itself. */
-        ff_utf8_decode(p, (size_t)n, out, kind, count);
+        ff_utf8_decode_max(p, (size_t)n, out, maxchar, count);
     }
     return s;
 }
@@ -525,7 +527,7 @@ static PyObject *ff_decode_utf8(const uint8_t *p, Py_ssize_t n)
     if (maxchar == 0x7F)
         memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)n);
     else
-        ff_utf8_decode(p, (size_t)n, PyUnicode_DATA(s), (int)PyUnicode_KIND(s), count);
+        ff_utf8_decode_max(p, (size_t)n, PyUnicode_DATA(s), maxchar, count);
     return s;
 }
 #endif

@@ -20,9 +20,12 @@
  * compute in 8- and 16-bit lanes; UCS4 in 32-bit lanes, with one byte
  * shuffle and two multiply-adds per 8 positions (ff_transcode_cps8).  In
  * UCS2, runs of eight 3-byte sequences (CJK) skip the packing: 24 bytes
- * give 8 units with fixed shuffles (ff_transcode_ucs2_three).  The last
- * steps run on padded copies of the input and output (FF_TRANSCODE_WRITER),
- * so no text ends in a scalar loop.  At the SSE2 level, a CPU with SSE4.1
+ * give 8 units with fixed shuffles (ff_transcode_ucs2_three); and text with
+ * no sequence longer than 2 bytes (the measure's kind 0x7FF: Greek,
+ * Cyrillic, Hebrew, Arabic) has a writer that reads no third byte
+ * (ff_utf8_decode_max_at chooses it).  The last steps run on padded copies
+ * of the input and output (FF_TRANSCODE_WRITER), so no text ends in a
+ * scalar loop.  At the SSE2 level, a CPU with SSE4.1
  * runs the same steps in 128-bit vectors (UCS4 there: the UCS2 computation
  * widened, or scalar code for a step with a 4-byte lead); NEON has its own
  * writers (ff_transcode_neon.h); the scalar level uses the scalar writer.
@@ -372,6 +375,38 @@ static inline unsigned ff_transcode_ucs1_step(const uint8_t *src, uint8_t *dst, 
     return leads;
 }
 
+/* The same for 32 positions (AVX2): one pshufb packs the 4 groups of 8, two
+ * per 128-bit half; the 4 stores of 8 bytes take their offsets from
+ * popcounts of the lead mask's prefixes.  Reads src[0..33), writes at most
+ * 32 bytes.  Returns the 32-bit lead mask. */
+FF_TARGET("avx2,popcnt")
+static inline unsigned ff_transcode_ucs1_step32_avx2(const uint8_t *src, uint8_t *dst)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)src);
+    if (!_mm256_movemask_epi8(v)) {
+        _mm256_storeu_si256((__m256i *)dst, v);
+        return 0xFFFFFFFFu;
+    }
+    __m256i c1 = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(src + 1)), _mm256_set1_epi8(0x3F));
+    __m256i two = _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16(v, 6), _mm256_set1_epi8((char)0xC0)), c1);
+    __m256i cp = _mm256_blendv_epi8(v, two, v);
+    unsigned leads = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(v, _mm256_set1_epi8(-65)));
+    __m128i g01 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads & 0xFF]),
+                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 8) & 0xFF]));
+    __m128i g23 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 16) & 0xFF]),
+                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads >> 24]));
+    /* The second group of each half reads its half's bytes 8-15. */
+    __m256i pattern = _mm256_add_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(g01), g23, 1),
+                                      _mm256_setr_epi64x(0, 0x0808080808080808, 0, 0x0808080808080808));
+    cp = _mm256_shuffle_epi8(cp, pattern);
+    __m128i h0 = _mm256_castsi256_si128(cp), h1 = _mm256_extracti128_si256(cp, 1);
+    _mm_storel_epi64((__m128i *)dst, h0);
+    _mm_storel_epi64((__m128i *)(dst + __builtin_popcount(leads & 0xFF)), _mm_unpackhi_epi64(h0, h0));
+    _mm_storel_epi64((__m128i *)(dst + __builtin_popcount(leads & 0xFFFF)), h1);
+    _mm_storel_epi64((__m128i *)(dst + __builtin_popcount(leads & 0xFFFFFF)), _mm_unpackhi_epi64(h1, h1));
+    return leads;
+}
+
 /* The pshufb pattern that packs the 16-bit lanes of 8 positions marked in
  * `half`. */
 FF_TARGET("sse4.1")
@@ -386,8 +421,9 @@ static inline __m128i ff_transcode_pack16_of(unsigned half)
  * The constants are made once per call of a writer: made in the step, the
  * compiler builds some of them again at every step. */
 typedef struct {
-    __m256i low6, low11, below_three, ascii_end, spread3, bits3, pairs, halves;
-    __m128i above_continuation, below_four;
+    __m256i low6, low11, below_three, ascii_end, ascii_top, two_bits, spread3, bits3, pairs, halves;
+    __m256i top2, low6_8, lead_base, group8, above_continuation256;
+    __m128i above_continuation;
 } ff_transcode_ucs2;
 
 FF_TARGET("avx2")
@@ -397,9 +433,15 @@ static inline void ff_transcode_ucs2_init(ff_transcode_ucs2 *k)
     k->low11 = _mm256_set1_epi16(0x7FF);
     k->below_three = _mm256_set1_epi16(0xDF);
     k->ascii_end = _mm256_set1_epi16(0x80);
+    k->ascii_top = _mm256_set1_epi16(0x7F);
+    /* The lead's 110 prefix after the shift and the continuation's 10. */
+    k->two_bits = _mm256_set1_epi16(0x3080);
+    k->top2 = _mm256_set1_epi8((char)0xC0);
+    k->low6_8 = _mm256_set1_epi8(0x3F);
+    k->lead_base = _mm256_set1_epi8(0x30);
+    k->group8 = _mm256_setr_epi64x(0, 0x0808080808080808, 0, 0x0808080808080808);
+    k->above_continuation256 = _mm256_set1_epi8(-65);
     k->above_continuation = _mm_set1_epi8(-65);
-    /* Bytes above it are 4-byte leads (or invalid). */
-    k->below_four = _mm_set1_epi8((char)0xEF);
     /* For ff_transcode_ucs2_three: per 32-bit lane c2, c1, lead, 0; the
      * bits each keeps; then c2 + 64 * c1 and the lead, joined as
      * lead << 12 | c1 << 6 | c2. */
@@ -412,8 +454,9 @@ static inline void ff_transcode_ucs2_init(ff_transcode_ucs2 *k)
     FF_TRANSCODE_OPAQUE(k->low11);
     FF_TRANSCODE_OPAQUE(k->below_three);
     FF_TRANSCODE_OPAQUE(k->ascii_end);
+    FF_TRANSCODE_OPAQUE(k->ascii_top);
+    FF_TRANSCODE_OPAQUE(k->two_bits);
     FF_TRANSCODE_OPAQUE(k->above_continuation);
-    FF_TRANSCODE_OPAQUE(k->below_four);
     FF_TRANSCODE_OPAQUE(k->bits3);
     FF_TRANSCODE_OPAQUE(k->pairs);
     FF_TRANSCODE_OPAQUE(k->halves);
@@ -454,6 +497,74 @@ static inline unsigned ff_transcode_ucs2_step_avx2(const ff_transcode_ucs2 *k, c
     return leads;
 }
 
+/* UCS2 of text whose sequences all have 1 or 2 bytes (leads up to DF:
+ * Greek, Cyrillic, Hebrew, Arabic ... with ASCII; the measure's kind
+ * 0x7FF), so no position needs a third byte.  A lead 110xxxxx followed by
+ * 10yyyyyy, taken as lead << 6 ^ c1, is 0x3000 ^ 0x80 ^ xxxxxyyyyyy in 16
+ * bits: one XOR with 0x3080 leaves the code point, without masking either
+ * byte.  Reads src[0..17). */
+FF_TARGET("avx2,popcnt")
+static inline unsigned ff_transcode_ucs2_two_step_avx2(const ff_transcode_ucs2 *k, const uint8_t *src, uint16_t *dst)
+{
+    __m128i b0 = _mm_loadu_si128((const __m128i *)src);
+    if (!_mm_movemask_epi8(b0)) {
+        _mm256_storeu_si256((__m256i *)dst, _mm256_cvtepu8_epi16(b0));
+        return 0xFFFF;
+    }
+    __m256i w0 = _mm256_cvtepu8_epi16(b0);
+    __m256i c1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(src + 1)));
+    __m256i two = _mm256_xor_si256(_mm256_slli_epi16(w0, 6), _mm256_xor_si256(c1, k->two_bits));
+    __m256i cp = _mm256_blendv_epi8(w0, two, _mm256_cmpgt_epi16(w0, k->ascii_top));
+    unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, k->above_continuation));
+    cp = _mm256_shuffle_epi8(cp, _mm256_inserti128_si256(_mm256_castsi128_si256(ff_transcode_pack16_of(leads & 0xFF)),
+                                                         ff_transcode_pack16_of(leads >> 8), 1));
+    _mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(cp));
+    _mm_storeu_si128((__m128i *)(dst + __builtin_popcount(leads & 0xFF)), _mm256_extracti128_si256(cp, 1));
+    return leads;
+}
+
+/* The same for 32 positions, computed in bytes: the low byte of each code
+ * point (lead << 6, its top 2 bits, then the continuation's low 6; an ASCII
+ * byte as it is) and the high one (the lead's bits 2-4: the lead shifted
+ * right by 2 is 0x30-0x37, saturated down by 0x30; ASCII, at most 0x1F, goes
+ * to 0).  Both are packed by one pshufb per plane (8 positions per group,
+ * two groups per 128-bit half) and interleaved into 16-bit units, 4 stores
+ * whose offsets are popcounts of the lead mask's prefixes, independent of
+ * each other.  Reads src[0..33), writes at most 32 units.  Returns the
+ * 32-bit lead mask. */
+FF_TARGET("avx2,popcnt")
+static inline unsigned ff_transcode_ucs2_two32_avx2(const ff_transcode_ucs2 *k, const uint8_t *src, uint16_t *dst)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)src);
+    unsigned high = (unsigned)_mm256_movemask_epi8(v);
+    if (!high) {
+        _mm256_storeu_si256((__m256i *)dst, _mm256_cvtepu8_epi16(_mm256_castsi256_si128(v)));
+        _mm256_storeu_si256((__m256i *)(dst + 16), _mm256_cvtepu8_epi16(_mm256_extracti128_si256(v, 1)));
+        return 0xFFFFFFFFu;
+    }
+    __m256i c1 = _mm256_loadu_si256((const __m256i *)(src + 1));
+    __m256i lo = _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16(v, 6), k->top2),
+                                 _mm256_and_si256(c1, k->low6_8));
+    lo = _mm256_blendv_epi8(v, lo, v);
+    __m256i hi = _mm256_subs_epu8(_mm256_and_si256(_mm256_srli_epi16(v, 2), k->low6_8), k->lead_base);
+    unsigned leads = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(v, k->above_continuation256));
+    __m128i g01 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads & 0xFF]),
+                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 8) & 0xFF]));
+    __m128i g23 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 16) & 0xFF]),
+                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads >> 24]));
+    /* The second group of each half reads its half's bytes 8-15. */
+    __m256i pattern = _mm256_add_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(g01), g23, 1), k->group8);
+    __m256i plo = _mm256_shuffle_epi8(lo, pattern);
+    __m256i phi = _mm256_shuffle_epi8(hi, pattern);
+    __m256i u0 = _mm256_unpacklo_epi8(plo, phi); /* groups 0 and 2 */
+    __m256i u1 = _mm256_unpackhi_epi8(plo, phi); /* groups 1 and 3 */
+    _mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(u0));
+    _mm_storeu_si128((__m128i *)(dst + __builtin_popcount(leads & 0xFF)), _mm256_castsi256_si128(u1));
+    _mm_storeu_si128((__m128i *)(dst + __builtin_popcount(leads & 0xFFFF)), _mm256_extracti128_si256(u0, 1));
+    _mm_storeu_si128((__m128i *)(dst + __builtin_popcount(leads & 0xFFFFFF)), _mm256_extracti128_si256(u1, 1));
+    return leads;
+}
+
 /* Eight 3-byte sequences in a row (CJK text), the commonest run of UCS2
  * text that the step above takes slowly: if the 24 bytes at src are eight
  * leads each followed by two continuation bytes, and byte 24 is no
@@ -482,16 +593,20 @@ static inline int ff_transcode_ucs2_three(const ff_transcode_ucs2 *k, const uint
 
 /* ---- Code points in 32-bit lanes, 8 positions at a time -----------------
  *
- * For each of 8 positions, the code point a sequence starting there would
- * have (RFC 3629 §3).  Every byte of a 16-byte window keeps its payload bits,
- * chosen by its high nibble (a lead keeps 7, 5, 4 or 3 bits, a continuation
- * 6); one byte shuffle lays out, for each position, its byte and the next
- * three in one 32-bit lane, last byte lowest; two multiply-adds join the
- * four 6-bit fields into lead << 18 | c1 << 12 | c2 << 6 | c3; a shift right
- * by 18, 12, 6 or 0 (the lead's length, from the same nibble) leaves the
- * code point.  The bytes after the lead are cut to their 6 low bits in the
- * lane, so that an ASCII byte after a short sequence, shifted out, cannot
- * carry into it. */
+ * For each of 16 positions, the code point a sequence starting there would
+ * have (RFC 3629 §3).  The step reads two windows, the 16 bytes at src in
+ * the low 128 bits and the 16 at src + 3 in the high ones, so that every
+ * position's byte and the three after it lie in one window on the side of
+ * the register where its 32-bit lane is (pshufb does not cross the halves).
+ * Every byte keeps its payload bits, chosen by its high nibble (a lead
+ * keeps 7, 5, 4 or 3 bits, a continuation 6), once for both windows; one
+ * byte shuffle per 8 positions lays out, for each position, its byte and the
+ * next three in one 32-bit lane, last byte lowest; two multiply-adds join
+ * the four 6-bit fields into lead << 18 | c1 << 12 | c2 << 6 | c3; a shift
+ * right by 18, 12, 6 or 0 (the lead's length, from the same nibble) leaves
+ * the code point.  The bytes after the lead are cut to their 6 low bits in
+ * the lane, so that an ASCII byte after a short sequence, shifted out,
+ * cannot carry into it. */
 typedef struct {
     __m256i payload, shifts, nibble, low6, pairs, halves, spread_lo, spread_hi, shift_lo, shift_hi;
 } ff_transcode_cps;
@@ -513,43 +628,38 @@ static inline void ff_transcode_cps_init(ff_transcode_cps *k)
     /* maddubs: c3 + 64 * c2 and c1 + 64 * lead; madd: low + 4096 * high. */
     k->pairs = _mm256_set1_epi16(0x4001);
     k->halves = _mm256_set1_epi32(0x10000001);
-    /* Lane e (positions e of the window, 0-3 in the low 128 bits and 4-7
-     * in the high ones, where the window is repeated): bytes e+3, e+2, e+1,
-     * e.  _hi: the same for window positions 5-12 (see the UCS4 step). */
-    k->spread_lo = _mm256_setr_epi8(3, 2, 1, 0, 4, 3, 2, 1, 5, 4, 3, 2, 6, 5, 4, 3, 7, 6, 5, 4, 8, 7, 6, 5, 9, 8, 7, 6,
-                                    10, 9, 8, 7);
-    k->spread_hi = _mm256_setr_epi8(8, 7, 6, 5, 9, 8, 7, 6, 10, 9, 8, 7, 11, 10, 9, 8, 12, 11, 10, 9, 13, 12, 11, 10,
-                                    14, 13, 12, 11, 15, 14, 13, 12);
-    /* The shift of lane e: byte e, then zeros (index -1: pshufb writes 0). */
-    k->shift_lo = _mm256_setr_epi8(0, -1, -1, -1, 1, -1, -1, -1, 2, -1, -1, -1, 3, -1, -1, -1, 4, -1, -1, -1, 5, -1, -1,
-                                   -1, 6, -1, -1, -1, 7, -1, -1, -1);
-    k->shift_hi = _mm256_setr_epi8(5, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1, 8, -1, -1, -1, 9, -1, -1, -1, 10, -1, -1,
-                                   -1, 11, -1, -1, -1, 12, -1, -1, -1);
+    /* Lane e of positions 0-7 (_lo) and 8-15 (_hi): bytes p+3, p+2, p+1, p
+     * of its window, p the position (lanes 0-3, the window at src) or the
+     * position less 3 (lanes 4-7, the window at src + 3). */
+    k->spread_lo = _mm256_setr_epi8(3, 2, 1, 0, 4, 3, 2, 1, 5, 4, 3, 2, 6, 5, 4, 3, 4, 3, 2, 1, 5, 4, 3, 2, 6, 5, 4, 3,
+                                    7, 6, 5, 4);
+    k->spread_hi = _mm256_setr_epi8(11, 10, 9, 8, 12, 11, 10, 9, 13, 12, 11, 10, 14, 13, 12, 11, 12, 11, 10, 9, 13, 12,
+                                    11, 10, 14, 13, 12, 11, 15, 14, 13, 12);
+    /* The shift of lane e: byte p, then zeros (index -1: pshufb writes 0). */
+    k->shift_lo = _mm256_setr_epi8(0, -1, -1, -1, 1, -1, -1, -1, 2, -1, -1, -1, 3, -1, -1, -1, 1, -1, -1, -1, 2, -1, -1,
+                                   -1, 3, -1, -1, -1, 4, -1, -1, -1);
+    k->shift_hi = _mm256_setr_epi8(8, -1, -1, -1, 9, -1, -1, -1, 10, -1, -1, -1, 11, -1, -1, -1, 9, -1, -1, -1, 10, -1,
+                                   -1, -1, 11, -1, -1, -1, 12, -1, -1, -1);
     FF_TRANSCODE_OPAQUE(k->nibble);
     FF_TRANSCODE_OPAQUE(k->low6);
     FF_TRANSCODE_OPAQUE(k->pairs);
     FF_TRANSCODE_OPAQUE(k->halves);
 }
 
-/* The code points of 8 positions of the 16 bytes at q: positions 0-7 with
- * the _lo patterns, 5-12 with the _hi ones. */
+/* The code points of 8 positions, from the payload bits and shifts of both
+ * windows, with a pair of the patterns above. */
 FF_TARGET("avx2")
-static inline __m256i ff_transcode_cps8(const ff_transcode_cps *k, const uint8_t *q, __m256i spread, __m256i shift)
+static inline __m256i ff_transcode_cps8(const ff_transcode_cps *k, __m256i bits, __m256i shifts, __m256i spread,
+                                        __m256i shift)
 {
-    __m256i x = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)q));
-    __m256i hi4 = _mm256_and_si256(_mm256_srli_epi16(x, 4), k->nibble);
-    __m256i bits = _mm256_and_si256(x, _mm256_shuffle_epi8(k->payload, hi4));
     __m256i lanes = _mm256_and_si256(_mm256_shuffle_epi8(bits, spread), k->low6);
     __m256i joined = _mm256_madd_epi16(_mm256_maddubs_epi16(lanes, k->pairs), k->halves);
-    return _mm256_srlv_epi32(joined, _mm256_shuffle_epi8(_mm256_shuffle_epi8(k->shifts, hi4), shift));
+    return _mm256_srlv_epi32(joined, _mm256_shuffle_epi8(shifts, shift));
 }
 
-/* UCS4: sequences of 1-4 bytes.  The second half reads its window at
- * src + 3 (positions 8-15 are its 5-12), so that the step reads no further
- * than the others. */
+/* UCS4: sequences of 1-4 bytes. */
 FF_TARGET("avx2,popcnt")
-static inline unsigned ff_transcode_ucs4_step_avx2(const ff_transcode_cps *k, const ff_transcode_ucs2 *k2,
-                                                   const uint8_t *src, uint32_t *dst)
+static inline unsigned ff_transcode_ucs4_step_avx2(const ff_transcode_cps *k, const uint8_t *src, uint32_t *dst)
 {
     __m128i b0 = _mm_loadu_si128((const __m128i *)src);
     if (!_mm_movemask_epi8(b0)) {
@@ -557,18 +667,15 @@ static inline unsigned ff_transcode_ucs4_step_avx2(const ff_transcode_cps *k, co
         _mm256_storeu_si256((__m256i *)(dst + 8), _mm256_cvtepu8_epi32(_mm_srli_si128(b0, 8)));
         return 0xFFFF;
     }
-    if (_mm_testz_si128(_mm_subs_epu8(b0, k2->below_four), k2->below_four)) {
-        /* No 4-byte lead among the 16 positions (mixed text, mostly): the
-         * UCS2 computation, widened. */
-        unsigned leads;
-        __m256i cp = ff_transcode_cps16(k2, b0, src, &leads);
-        _mm256_storeu_si256((__m256i *)dst, _mm256_cvtepu16_epi32(_mm256_castsi256_si128(cp)));
-        _mm256_storeu_si256((__m256i *)(dst + __builtin_popcount(leads & 0xFF)),
-                            _mm256_cvtepu16_epi32(_mm256_extracti128_si256(cp, 1)));
-        return leads;
-    }
-    __m256i cp_lo = ff_transcode_cps8(k, src, k->spread_lo, k->shift_lo);
-    __m256i cp_hi = ff_transcode_cps8(k, src + 3, k->spread_hi, k->shift_hi);
+    /* No branch to the UCS2 computation for steps without a 4-byte lead:
+     * in mixed text it costs more in mispredictions than it saves
+     * (bench/test_bench_utf8.py, the decode_utf8 mixed case). */
+    __m256i x = _mm256_inserti128_si256(_mm256_castsi128_si256(b0), _mm_loadu_si128((const __m128i *)(src + 3)), 1);
+    __m256i hi4 = _mm256_and_si256(_mm256_srli_epi16(x, 4), k->nibble);
+    __m256i bits = _mm256_and_si256(x, _mm256_shuffle_epi8(k->payload, hi4));
+    __m256i shifts = _mm256_shuffle_epi8(k->shifts, hi4);
+    __m256i cp_lo = ff_transcode_cps8(k, bits, shifts, k->spread_lo, k->shift_lo);
+    __m256i cp_hi = ff_transcode_cps8(k, bits, shifts, k->spread_hi, k->shift_hi);
     unsigned leads = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(b0, _mm_set1_epi8(-65)));
     unsigned lo = leads & 0xFF, hi = leads >> 8;
     __m256i pack_lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[lo]));
@@ -583,31 +690,56 @@ static inline unsigned ff_transcode_ucs4_step_avx2(const ff_transcode_cps *k, co
  * Steps run in place while a whole step fits: 19 bytes to read, 16 units to
  * write.  The last steps run on copies: the input's last bytes padded with
  * zeros (ASCII, whose units come after the real ones), the output into a
- * buffer of 16 units of which only the units that fit before `count` are
- * copied out (for valid text, the real ones).  So a writer never reads past
- * p[n) nor writes past unit `count`, whatever the bytes, and no text ends in
- * a scalar loop.  FF_TRANSCODE_FAST is a writer's own shortcut, tried
- * before each step. */
+ * window of which only the units that fit before `count` are copied out
+ * (for valid text, the real ones).  So a writer never reads past p[n) nor
+ * writes past unit `count`, whatever the bytes, and no text ends in a
+ * scalar loop.  Both copies have a fixed size where the text allows it (32
+ * bytes of input, 16 units of output, which a compiler turns into vector
+ * moves rather than calls): the input copy is then the last 32 bytes of the
+ * text, read from where the step starts, and the output window the last 16
+ * units before `count`, read first, so that copying it back rewrites the
+ * units before j as they were.  FF_TRANSCODE_FAST is a writer's own
+ * shortcut, tried before each step. */
 #define FF_TRANSCODE_WRITER(T, STEP, POP16)                                                 \
     size_t i = 0, j = 0;                                                                    \
+    FF_TRANSCODE_STEPS(T, STEP, POP16)
+
+/* The steps of FF_TRANSCODE_WRITER from i, j on (a writer with steps of its
+ * own first). */
+#define FF_TRANSCODE_STEPS(T, STEP, POP16)                                                  \
     while (i + 19 <= n && j + 16 <= count) {                                                \
         FF_TRANSCODE_FAST()                                                                \
         j += POP16(STEP(p + i, out + j));                                                   \
         i += 16;                                                                            \
     }                                                                                       \
     while (i < n && j < count) {                                                            \
-        uint8_t in[32];                                                                     \
-        T units[16];                                                                        \
+        uint8_t in[64];                                                                     \
+        T window[32];                                                                       \
         const uint8_t *src = p + i;                                                         \
         size_t left = n - i;                                                                \
         if (left < 19) {                                                                    \
-            memset(in, 0, sizeof in);                                                       \
-            memcpy(in, src, left);                                                          \
-            src = in;                                                                       \
+            memset(in + 32, 0, 32);                                                         \
+            if (n >= 32) {                                                                  \
+                memcpy(in, p + n - 32, 32);                                                 \
+                src = in + 32 - left;                                                       \
+            } else {                                                                        \
+                memcpy(in + 32, src, left);                                                 \
+                src = in + 32;                                                              \
+            }                                                                               \
         }                                                                                   \
-        size_t got = POP16(STEP(src, units));                                               \
+        size_t got;                                                                         \
+        if (j + 16 <= count) {                                                              \
+            got = POP16(STEP(src, out + j));                                                \
+        } else if (count >= 16) {                                                           \
+            T *end = out + count - 16;                                                      \
+            memcpy(window, end, 16 * sizeof(T));                                            \
+            got = POP16(STEP(src, window + (j + 16 - count)));                              \
+            memcpy(end, window, 16 * sizeof(T));                                            \
+        } else {                                                                            \
+            got = POP16(STEP(src, window));                                                 \
+            memcpy(out + j, window, (got < count - j ? got : count - j) * sizeof(T));       \
+        }                                                                                   \
         got = got < count - j ? got : count - j;                                            \
-        memcpy(out + j, units, got * sizeof(T));                                            \
         i += 16, j += got;                                                                  \
     }                                                                                       \
     return j;
@@ -620,7 +752,12 @@ static inline unsigned ff_transcode_ucs4_step_avx2(const ff_transcode_cps *k, co
 FF_TARGET("avx2,popcnt")
 static size_t ff_utf8_decode_avx2_ucs1(const uint8_t *p, size_t n, uint8_t *out, size_t count)
 {
-    FF_TRANSCODE_WRITER(uint8_t, FF_TRANSCODE_UCS1_AVX2, FF_TRANSCODE_POPCNT16)
+    size_t i = 0, j = 0;
+    while (i + 33 <= n && j + 32 <= count) {
+        j += (size_t)__builtin_popcount(ff_transcode_ucs1_step32_avx2(p + i, out + j));
+        i += 32;
+    }
+    FF_TRANSCODE_STEPS(uint8_t, FF_TRANSCODE_UCS1_AVX2, FF_TRANSCODE_POPCNT16)
 }
 
 /* UCS2: runs of eight 3-byte sequences go the short way, tried where a
@@ -644,14 +781,27 @@ static size_t ff_utf8_decode_avx2_ucs2(const uint8_t *p, size_t n, uint16_t *out
 #undef FF_TRANSCODE_FAST
 #define FF_TRANSCODE_FAST()
 
-#define FF_TRANSCODE_UCS4_AVX2(src, dst) ff_transcode_ucs4_step_avx2(&k, &k2, src, dst)
+/* UCS2 from text of 1-2-byte sequences only (the measure's kind 0x7FF). */
+#define FF_TRANSCODE_UCS2_TWO_AVX2(src, dst) ff_transcode_ucs2_two_step_avx2(&k, src, dst)
+FF_TARGET("avx2,popcnt")
+static size_t ff_utf8_decode_avx2_ucs2_two(const uint8_t *p, size_t n, uint16_t *out, size_t count)
+{
+    ff_transcode_ucs2 k;
+    ff_transcode_ucs2_init(&k);
+    size_t i = 0, j = 0;
+    while (i + 33 <= n && j + 32 <= count) {
+        j += (size_t)__builtin_popcount(ff_transcode_ucs2_two32_avx2(&k, p + i, out + j));
+        i += 32;
+    }
+    FF_TRANSCODE_STEPS(uint16_t, FF_TRANSCODE_UCS2_TWO_AVX2, FF_TRANSCODE_POPCNT16)
+}
+
+#define FF_TRANSCODE_UCS4_AVX2(src, dst) ff_transcode_ucs4_step_avx2(&k, src, dst)
 FF_TARGET("avx2,popcnt")
 static size_t ff_utf8_decode_avx2_ucs4(const uint8_t *p, size_t n, uint32_t *out, size_t count)
 {
     ff_transcode_cps k;
     ff_transcode_cps_init(&k);
-    ff_transcode_ucs2 k2;
-    ff_transcode_ucs2_init(&k2);
     FF_TRANSCODE_WRITER(uint32_t, FF_TRANSCODE_UCS4_AVX2, FF_TRANSCODE_POPCNT16)
 }
 
@@ -813,6 +963,24 @@ static inline size_t ff_utf8_decode_at(int level, const uint8_t *p, size_t n, vo
     return ff_utf8_decode_scalar(p, n, out, width, count);
 }
 
+/* ff_utf8_decode_at for text whose largest code point is of the kind
+ * `maxchar`, as ff_utf8_measure and ff_utf8_scan give it (0x7F, 0xFF,
+ * 0x7FF, 0xFFFF or 0x10FFFF), in units of that kind's width: text of 1- and
+ * 2-byte sequences only (0x7FF) takes the AVX2 writer that reads no third
+ * byte.  Returns the number of code points written; never reads past p[n)
+ * nor writes past code point count, whatever the bytes and maxchar. */
+static inline size_t ff_utf8_decode_max_at(int level, const uint8_t *p, size_t n, void *out, uint32_t maxchar,
+                                           size_t count)
+{
+    if (level == FF_LEVEL_AUTO)
+        level = ff_cpu_level();
+#ifdef FF_HAVE_AVX
+    if (maxchar == 0x7FF && (level == FF_LEVEL_AVX2 || level == FF_LEVEL_AVX512))
+        return ff_utf8_decode_avx2_ucs2_two(p, n, (uint16_t *)out, count);
+#endif
+    return ff_utf8_decode_at(level, p, n, out, maxchar <= 0xFF ? 1 : maxchar <= 0xFFFF ? 2 : 4, count);
+}
+
 /* Below this many bytes the scalar writer is the faster: a SIMD writer
  * would run only its padded last steps (bench/test_bench_utf8.py, the
  * decode_utf8 tokens case). */
@@ -823,6 +991,14 @@ static inline size_t ff_utf8_decode_at(int level, const uint8_t *p, size_t n, vo
 static inline size_t ff_utf8_decode(const uint8_t *p, size_t n, void *out, int width, size_t count)
 {
     return ff_utf8_decode_at(n >= FF_UTF8_DECODE_SIMD_MIN ? FF_LEVEL_AUTO : FF_LEVEL_SCALAR, p, n, out, width, count);
+}
+
+/* ff_utf8_decode_max_at with the level ff_cpu_level() chose, for text from
+ * FF_UTF8_DECODE_SIMD_MIN bytes on. */
+static inline size_t ff_utf8_decode_max(const uint8_t *p, size_t n, void *out, uint32_t maxchar, size_t count)
+{
+    return ff_utf8_decode_max_at(n >= FF_UTF8_DECODE_SIMD_MIN ? FF_LEVEL_AUTO : FF_LEVEL_SCALAR, p, n, out, maxchar,
+                                 count);
 }
 
 #endif /* FF_TRANSCODE_H */

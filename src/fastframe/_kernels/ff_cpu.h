@@ -10,6 +10,7 @@
 #ifndef FF_CPU_H
 #define FF_CPU_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,15 @@ static inline unsigned ff_ctz64(uint64_t v) { unsigned long r; _BitScanForward64
 static inline unsigned ff_ctz32(uint32_t v) { return (unsigned)__builtin_ctz(v); }
 static inline unsigned ff_ctz64(uint64_t v) { return (unsigned)__builtin_ctzll(v); }
 #endif
+
+/* The set bits of an 8-bit mask, without the POPCNT instruction, which
+ * some SSE4.1 CPUs lack (and arm64 has only for vectors). */
+static inline size_t ff_popcount8(unsigned x)
+{
+    x = x - ((x >> 1) & 0x55);
+    x = (x & 0x33) + ((x >> 2) & 0x33);
+    return (size_t)((x + (x >> 4)) & 0x0F);
+}
 
 /* Hides a vector's value from the compiler, which then keeps a constant in
  * a register (or reloads it from the stack) instead of building it again

@@ -330,24 +330,6 @@ static const uint64_t ff_transcode_pack16[256][2] = {
  * of leads, whose count is the number of units it wrote; the continuation
  * bytes that end a step, if any, are skipped as non-leads by the next. */
 
-/* The set bits of an 8-bit mask, without the POPCNT instruction, which
- * some SSE4.1 CPUs lack. */
-static inline size_t ff_popcount8(unsigned x)
-{
-    x = x - ((x >> 1) & 0x55);
-    x = (x & 0x33) + ((x >> 2) & 0x33);
-    return (size_t)((x + (x >> 4)) & 0x0F);
-}
-
-/* Hides a constant's value from the compiler, which then keeps it in a
- * register (or reloads it from the stack) instead of building it again
- * from an immediate inside the loop, as GCC does when registers run short. */
-#if defined(__GNUC__) || defined(__clang__)
-#define FF_TRANSCODE_OPAQUE(v) __asm__("" : "+x"(v))
-#else
-#define FF_TRANSCODE_OPAQUE(v) ((void)0)
-#endif
-
 /* POPCNT where the caller's target has it (a constant once inlined). */
 #define FF_TRANSCODE_POP8(x, popcnt) ((popcnt) ? (size_t)__builtin_popcount(x) : ff_popcount8(x))
 
@@ -450,16 +432,16 @@ static inline void ff_transcode_ucs2_init(ff_transcode_ucs2 *k)
     k->bits3 = _mm256_set1_epi32(0x000F3F3F);
     k->pairs = _mm256_set1_epi16(0x4001);
     k->halves = _mm256_set1_epi32(0x10000001);
-    FF_TRANSCODE_OPAQUE(k->low6);
-    FF_TRANSCODE_OPAQUE(k->low11);
-    FF_TRANSCODE_OPAQUE(k->below_three);
-    FF_TRANSCODE_OPAQUE(k->ascii_end);
-    FF_TRANSCODE_OPAQUE(k->ascii_top);
-    FF_TRANSCODE_OPAQUE(k->two_bits);
-    FF_TRANSCODE_OPAQUE(k->above_continuation);
-    FF_TRANSCODE_OPAQUE(k->bits3);
-    FF_TRANSCODE_OPAQUE(k->pairs);
-    FF_TRANSCODE_OPAQUE(k->halves);
+    FF_OPAQUE(k->low6);
+    FF_OPAQUE(k->low11);
+    FF_OPAQUE(k->below_three);
+    FF_OPAQUE(k->ascii_end);
+    FF_OPAQUE(k->ascii_top);
+    FF_OPAQUE(k->two_bits);
+    FF_OPAQUE(k->above_continuation);
+    FF_OPAQUE(k->bits3);
+    FF_OPAQUE(k->pairs);
+    FF_OPAQUE(k->halves);
 }
 
 /* The code points of the 16 positions of b0 (the 16 bytes at src) whose
@@ -640,10 +622,10 @@ static inline void ff_transcode_cps_init(ff_transcode_cps *k)
                                    -1, 3, -1, -1, -1, 4, -1, -1, -1);
     k->shift_hi = _mm256_setr_epi8(8, -1, -1, -1, 9, -1, -1, -1, 10, -1, -1, -1, 11, -1, -1, -1, 9, -1, -1, -1, 10, -1,
                                    -1, -1, 11, -1, -1, -1, 12, -1, -1, -1);
-    FF_TRANSCODE_OPAQUE(k->nibble);
-    FF_TRANSCODE_OPAQUE(k->low6);
-    FF_TRANSCODE_OPAQUE(k->pairs);
-    FF_TRANSCODE_OPAQUE(k->halves);
+    FF_OPAQUE(k->nibble);
+    FF_OPAQUE(k->low6);
+    FF_OPAQUE(k->pairs);
+    FF_OPAQUE(k->halves);
 }
 
 /* The code points of 8 positions, from the payload bits and shifts of both

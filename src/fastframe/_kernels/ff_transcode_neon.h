@@ -37,14 +37,6 @@
 #if defined(FF_ARM64) && !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
 #define FF_HAVE_TRANSCODE_NEON 1
 
-/* The set bits of an 8-bit mask. */
-static inline size_t ff_transcode_neon_pop8(unsigned x)
-{
-    x = x - ((x >> 1) & 0x55);
-    x = (x & 0x33) + ((x >> 2) & 0x33);
-    return (size_t)((x + (x >> 4)) & 0x0F);
-}
-
 /* The lead positions of the 16 bytes b0 (signed bytes above -65: any byte
  * but 80-BF), one bit each: NEON has no movemask, so each lane keeps its
  * own bit and each half is summed across. */
@@ -76,7 +68,7 @@ static FF_ALWAYS_INLINE unsigned ff_transcode_neon_ucs1_step(const uint8_t *src,
     uint8x16_t cp = vbslq_u8(vcltq_u8(b0, vdupq_n_u8(0x80)), b0, vorrq_u8(vshlq_n_u8(b0, 6), c1));
     unsigned leads = ff_transcode_neon_leads(b0), lo = leads & 0xFF, hi = leads >> 8;
     vst1_u8(dst, vtbl1_u8(vget_low_u8(cp), vcreate_u8(ff_transcode_pack[lo])));
-    vst1_u8(dst + ff_transcode_neon_pop8(lo), vtbl1_u8(vget_high_u8(cp), vcreate_u8(ff_transcode_pack[hi])));
+    vst1_u8(dst + ff_popcount8(lo), vtbl1_u8(vget_high_u8(cp), vcreate_u8(ff_transcode_pack[hi])));
     return leads;
 }
 
@@ -116,7 +108,7 @@ static FF_ALWAYS_INLINE unsigned ff_transcode_neon_ucs2_step(const uint8_t *src,
                                              vdupq_n_u16(0), 0, &unused);
     unsigned leads = ff_transcode_neon_leads(b0), lo = leads & 0xFF, hi = leads >> 8;
     vst1q_u16(dst, ff_transcode_neon_pack16(cp_lo, lo));
-    vst1q_u16(dst + ff_transcode_neon_pop8(lo), ff_transcode_neon_pack16(cp_hi, hi));
+    vst1q_u16(dst + ff_popcount8(lo), ff_transcode_neon_pack16(cp_hi, hi));
     return leads;
 }
 
@@ -150,7 +142,7 @@ static FF_ALWAYS_INLINE unsigned ff_transcode_neon_ucs4_step(const uint8_t *src,
                                              vmovl_high_u8(b3), four, &high_hi);
     unsigned leads = ff_transcode_neon_leads(b0), lo = leads & 0xFF, hi = leads >> 8;
     ff_transcode_neon_store32(dst, ff_transcode_neon_pack16(cp_lo, lo), ff_transcode_neon_pack16(high_lo, lo));
-    ff_transcode_neon_store32(dst + ff_transcode_neon_pop8(lo), ff_transcode_neon_pack16(cp_hi, hi),
+    ff_transcode_neon_store32(dst + ff_popcount8(lo), ff_transcode_neon_pack16(cp_hi, hi),
                               ff_transcode_neon_pack16(high_hi, hi));
     return leads;
 }
@@ -163,7 +155,7 @@ static FF_ALWAYS_INLINE unsigned ff_transcode_neon_ucs4_step(const uint8_t *src,
     size_t i = 0, j = 0;                                                                    \
     while (i + 19 <= n && j + 16 <= count) {                                                \
         unsigned leads = STEP(p + i, out + j);                                              \
-        j += ff_transcode_neon_pop8(leads & 0xFF) + ff_transcode_neon_pop8(leads >> 8);     \
+        j += ff_popcount8(leads & 0xFF) + ff_popcount8(leads >> 8);     \
         i += 16;                                                                            \
     }                                                                                       \
     while (i < n && j < count) {                                                            \
@@ -177,7 +169,7 @@ static FF_ALWAYS_INLINE unsigned ff_transcode_neon_ucs4_step(const uint8_t *src,
             src = in;                                                                       \
         }                                                                                   \
         unsigned leads = STEP(src, units);                                                  \
-        size_t got = ff_transcode_neon_pop8(leads & 0xFF) + ff_transcode_neon_pop8(leads >> 8); \
+        size_t got = ff_popcount8(leads & 0xFF) + ff_popcount8(leads >> 8); \
         got = got < count - j ? got : count - j;                                            \
         memcpy(out + j, units, got * sizeof(T));                                            \
         i += 16, j += got;                                                                  \

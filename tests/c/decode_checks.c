@@ -18,6 +18,10 @@
  *   16-, 32- and 64-byte block edges, in ASCII;
  * - runs of one sequence length (the UCS2 writer's run of eight 3-byte
  *   sequences) broken by a character of another length at every position;
+ * - emoji in ASCII (the UCS4 writer's run of ASCII and 4-byte leads) at
+ *   every length to 200 bytes, whole, cut and with a byte changed; 4-byte
+ *   leads at every offset around the 16- and 32-byte edges; a 2- or 3-byte
+ *   character, or an ASCII run, at every position of emoji text;
  * - invalid bytes (random, and valid text with one byte changed): the writer
  *   returns at most the count it was given and writes nothing past it (guard
  *   bytes here; under -fsanitize=address the input and output are exact heap
@@ -322,6 +326,71 @@ static void check_two(void)
         }
 }
 
+/* Emoji in ASCII (the AVX2 UCS4 writer's run of 32 bytes with only ASCII
+ * and 4-byte leads): text of 4-byte sequences with ASCII at random places,
+ * one in `spread`, filling every length to 200 bytes, whole, with its last
+ * sequence cut, and with one byte changed at every position (both invalid:
+ * in bounds only); a run of 4-byte sequences after 0-40 bytes of ASCII, so
+ * that their leads fall on every offset around the 16- and 32-byte edges
+ * and the run's 35th byte; and emoji text with one 2- or 3-byte character,
+ * or an ASCII run, at every position, where the run ends. */
+static void check_emoji(void)
+{
+    static const unsigned spreads[] = {2, 3, 8};
+    static const uint8_t bad[] = {0x80, 0xBF, 0xC2, 0xE0, 0xF8, 0xFF, 'a'};
+    for (size_t s = 0; s < sizeof spreads / sizeof spreads[0]; s++)
+        for (size_t want = 0; want <= 200; want++) {
+            size_t ncp = 0, n = 0;
+            while (n < want) {
+                uint32_t c = rng() % spreads[s] == 0 ? pick(POOL_ASCII) : pick(POOL_FOUR);
+                if (c >= 0x80 && n + 4 > want)
+                    c = ' ';
+                cps[ncp++] = c;
+                n += c < 0x80 ? 1 : 4;
+            }
+            check_valid(cps, ncp, "emoji text");
+            n = 0;
+            for (size_t k = 0; k < ncp; k++)
+                n += encode(cps[k], text + n);
+            if (n >= 4 && text[n - 4] >= 0xF0)
+                for (size_t cut = 1; cut <= 3; cut++)
+                    check_any(text, n - cut);
+            if (want % 40 == 0)
+                for (size_t at = 0; at < n; at++) {
+                    uint8_t keep = text[at];
+                    text[at] = bad[(at + want) % sizeof bad];
+                    check_any(text, n);
+                    text[at] = keep;
+                }
+        }
+    for (size_t lead = 0; lead <= 40; lead++)
+        for (size_t len = 1; len <= 20; len++) {
+            for (size_t k = 0; k < lead; k++)
+                cps[k] = 'a' + (uint32_t)(k % 26);
+            for (size_t k = lead; k < lead + len; k++)
+                cps[k] = pick(POOL_FOUR);
+            check_valid(cps, lead + len, "emoji run");
+            for (size_t k = lead + len; k < lead + len + 30; k++)
+                cps[k] = ' ';
+            check_valid(cps, lead + len + 30, "emoji run, then ASCII");
+        }
+    static const int others[] = {POOL_LATIN1, POOL_TWO, POOL_THREE};
+    for (size_t o = 0; o < sizeof others / sizeof others[0]; o++)
+        for (size_t at = 0; at < 60; at++) {
+            for (size_t k = 0; k < 60; k++)
+                cps[k] = k % 3 == 2 ? ' ' : pick(POOL_FOUR);
+            cps[at] = pick(others[o]);
+            check_valid(cps, 60, "emoji text, one other");
+            cps[(at * 7 + 3) % 60] = pick(others[(o + 1) % 3]);
+            check_valid(cps, 60, "emoji text, two others");
+        }
+    for (size_t at = 0; at < 60; at++) {
+        for (size_t k = 0; k < 80; k++)
+            cps[k] = k >= at && k < at + 20 ? 'a' : pick(POOL_FOUR);
+        check_valid(cps, 80, "emoji text, an ASCII run");
+    }
+}
+
 /* A run of one sequence length (the writers' fast runs: eight 3-byte
  * sequences at a time in UCS2) broken by one character of another length,
  * or two, at every position. */
@@ -450,6 +519,7 @@ int main(void)
     check_random();
     check_edges();
     check_two();
+    check_emoji();
     check_runs();
     check_invalid();
     check_scan_edges();

@@ -23,7 +23,10 @@
  * give 8 units with fixed shuffles (ff_transcode_ucs2_three); and text with
  * no sequence longer than 2 bytes (the measure's kind 0x7FF: Greek,
  * Cyrillic, Hebrew, Arabic) has a writer that reads no third byte
- * (ff_utf8_decode_max_at chooses it).  The last steps run on padded copies
+ * (ff_utf8_decode_max_at chooses it).  In UCS4, text that starts with
+ * emoji in ASCII (no byte C0-EF) goes 32 positions at a time with no
+ * lookup by the lead's length (ff_transcode_ucs4_four32_avx2) as long as
+ * it stays so.  The last steps run on padded copies
  * of the input and output (FF_TRANSCODE_WRITER), so no text ends in a
  * scalar loop.  At the SSE2 level, a CPU with SSE4.1
  * runs the same steps in 128-bit vectors (UCS4 there: the UCS2 computation
@@ -591,6 +594,7 @@ static inline int ff_transcode_ucs2_three(const ff_transcode_ucs2 *k, const uint
  * cannot carry into it. */
 typedef struct {
     __m256i payload, shifts, nibble, low6, pairs, halves, spread_lo, spread_hi, shift_lo, shift_hi;
+    __m256i four_bits, above_continuation, above_three;
 } ff_transcode_cps;
 
 FF_TARGET("avx2")
@@ -622,10 +626,17 @@ static inline void ff_transcode_cps_init(ff_transcode_cps *k)
                                    -1, 3, -1, -1, -1, 4, -1, -1, -1);
     k->shift_hi = _mm256_setr_epi8(8, -1, -1, -1, 9, -1, -1, -1, 10, -1, -1, -1, 11, -1, -1, -1, 9, -1, -1, -1, 10, -1,
                                    -1, -1, 11, -1, -1, -1, 12, -1, -1, -1);
+    /* For ff_transcode_ucs4_four32_avx2: a 4-byte lead keeps 3 bits, its
+     * continuations 6; the leads (above BF as signed bytes), and the bytes
+     * above EF (ASCII and F0-FF). */
+    k->four_bits = _mm256_set1_epi32(0x073F3F3F);
+    k->above_continuation = _mm256_set1_epi8(-65);
+    k->above_three = _mm256_set1_epi8(-17);
     FF_OPAQUE(k->nibble);
     FF_OPAQUE(k->low6);
     FF_OPAQUE(k->pairs);
     FF_OPAQUE(k->halves);
+    FF_OPAQUE(k->four_bits);
 }
 
 /* The code points of 8 positions, from the payload bits and shifts of both
@@ -665,6 +676,58 @@ static inline unsigned ff_transcode_ucs4_step_avx2(const ff_transcode_cps *k, co
     _mm256_storeu_si256((__m256i *)dst, _mm256_permutevar8x32_epi32(cp_lo, pack_lo));
     _mm256_storeu_si256((__m256i *)(dst + __builtin_popcount(lo)), _mm256_permutevar8x32_epi32(cp_hi, pack_hi));
     return leads;
+}
+
+/* ff_transcode_cps8 for positions whose leads are all ASCII or 4-byte, with
+ * no lookup by nibble: a 4-byte lead's fields, cut to their payload bits,
+ * are joined by the two multiply-adds; an ASCII lead is its lane's top
+ * byte, chosen by the lane's sign. */
+FF_TARGET("avx2,popcnt")
+static FF_ALWAYS_INLINE __m256i ff_transcode_four8(const ff_transcode_cps *k, __m256i x, __m256i spread)
+{
+    __m256i lanes = _mm256_shuffle_epi8(x, spread);
+    __m256i four = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(lanes, k->four_bits), k->pairs), k->halves);
+    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(_mm256_srli_epi32(lanes, 24)),
+                                                _mm256_castsi256_ps(four), _mm256_castsi256_ps(lanes)));
+}
+
+/* The packed code points of 8 positions at dst. */
+FF_TARGET("avx2,popcnt")
+static FF_ALWAYS_INLINE void ff_transcode_ucs4_store8(uint32_t *dst, __m256i cp, unsigned m)
+{
+    __m256i pack = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[m]));
+    _mm256_storeu_si256((__m256i *)dst, _mm256_permutevar8x32_epi32(cp, pack));
+}
+
+/* UCS4 of 32 positions whose leads are all ASCII or 4-byte (emoji in ASCII
+ * text): if the 32 bytes at src have no byte C0-EF, write their code points
+ * at dst (at most 32 units) and return 1 with the 32-bit lead mask in
+ * *leads; else write nothing and return 0.  Half the loop's work per
+ * position of ff_transcode_ucs4_step_avx2: one check and one lead mask for
+ * 32 positions, no lookup by nibble, no variable shift.  Reads
+ * src[0..35). */
+FF_TARGET("avx2,popcnt")
+static FF_ALWAYS_INLINE int ff_transcode_ucs4_four32_avx2(const ff_transcode_cps *k, const uint8_t *src, uint32_t *dst,
+                                                          unsigned *leads)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)src);
+    unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(v, k->above_continuation));
+    if (m != (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(v, k->above_three)))
+        return 0;
+    *leads = m;
+    /* Each position's byte and the three after it in the half of its lane,
+     * as ff_transcode_ucs4_step_avx2 lays them out, for positions 0-15 and
+     * 16-31. */
+    __m256i x0 = _mm256_inserti128_si256(v, _mm_loadu_si128((const __m128i *)(src + 3)), 1);
+    __m256i x1 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm256_extracti128_si256(v, 1)),
+                                         _mm_loadu_si128((const __m128i *)(src + 19)), 1);
+    ff_transcode_ucs4_store8(dst, ff_transcode_four8(k, x0, k->spread_lo), m & 0xFF);
+    ff_transcode_ucs4_store8(dst + __builtin_popcount(m & 0xFF), ff_transcode_four8(k, x0, k->spread_hi),
+                             (m >> 8) & 0xFF);
+    ff_transcode_ucs4_store8(dst + __builtin_popcount(m & 0xFFFF), ff_transcode_four8(k, x1, k->spread_lo),
+                             (m >> 16) & 0xFF);
+    ff_transcode_ucs4_store8(dst + __builtin_popcount(m & 0xFFFFFF), ff_transcode_four8(k, x1, k->spread_hi), m >> 24);
+    return 1;
 }
 
 /* ---- Writers ----------------------------------------------------------------
@@ -784,7 +847,20 @@ static size_t ff_utf8_decode_avx2_ucs4(const uint8_t *p, size_t n, uint32_t *out
 {
     ff_transcode_cps k;
     ff_transcode_cps_init(&k);
-    FF_TRANSCODE_WRITER(uint32_t, FF_TRANSCODE_UCS4_AVX2, FF_TRANSCODE_POPCNT16)
+    /* Emoji in ASCII goes 32 positions at a time up to the first 32 bytes
+     * with a C0-EF byte, then the steps of 1-4-byte sequences take the rest:
+     * trying the short way again at every step costs text of every length
+     * of sequence more in mispredicted branches than it saves
+     * (bench/test_bench_utf8.py, the decode_utf8 mixed and emoji cases). */
+    size_t i = 0, j = 0;
+    while (i + 35 <= n && j + 32 <= count) {
+        unsigned leads;
+        if (!ff_transcode_ucs4_four32_avx2(&k, p + i, out + j, &leads))
+            break;
+        j += (size_t)__builtin_popcount(leads);
+        i += 32;
+    }
+    FF_TRANSCODE_STEPS(uint32_t, FF_TRANSCODE_UCS4_AVX2, FF_TRANSCODE_POPCNT16)
 }
 
 static inline size_t ff_utf8_decode_avx2(const uint8_t *p, size_t n, void *out, int width, size_t count)

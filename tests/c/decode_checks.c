@@ -2,7 +2,7 @@
  * this machine runs, against the code points the text was built from
  * (encoded here by RFC 3629 §3) and against the scalar writer:
  *
- * - the lane-packing table against its definition;
+ * - the lane-packing tables against their definition;
  * - the kind the measure gives (0x7F, 0xFF, 0x7FF, 0xFFFF, 0x10FFFF) against
  *   the largest code point the text was built from, and the writer the
  *   kind picks (ff_utf8_decode_max_at: text of 1-2-byte sequences only has
@@ -246,6 +246,21 @@ static void check_table(void)
             halves[k / 8] |= (uint64_t)pairs[k] << (8 * (k % 8));
         CHECK(ff_transcode_pack16[m][0] == halves[0] && ff_transcode_pack16[m][1] == halves[1],
               "ff_transcode_pack16[%u] is wrong", m);
+        /* Bytes k + 3 .. k of the r-th set bit k in 32-bit lane r (bit 0's
+         * past the last), as four little-endian words. */
+        uint8_t spread[32];
+        for (unsigned r = 0, k = 0; r < 8; r++) {
+            while (k < 8 && !(m >> k & 1))
+                k++;
+            unsigned at = k < 8 ? k : 0;
+            for (unsigned b = 0; b < 4; b++)
+                spread[4 * r + b] = (uint8_t)(at + 3 - b);
+            k++;
+        }
+        uint64_t words[4] = {0, 0, 0, 0};
+        for (unsigned b = 0; b < 32; b++)
+            words[b / 8] |= (uint64_t)spread[b] << (8 * (b % 8));
+        CHECK(!memcmp(ff_transcode_spread4[m], words, sizeof words), "ff_transcode_spread4[%u] is wrong", m);
     }
 }
 

@@ -626,6 +626,20 @@ static inline unsigned ff_transcode_ucs1_step(const uint8_t *src, uint8_t *dst, 
     return leads;
 }
 
+/* The pshufb pattern that packs, in each group of 8 of 32 positions, the
+ * positions marked in `leads` to the group's front: groups 0 and 1 in the
+ * low 128 bits, 2 and 3 in the high ones.  `group8` holds 8 in the bytes of
+ * groups 1 and 3, which read their half's bytes 8-15. */
+FF_TARGET("avx2")
+static FF_ALWAYS_INLINE __m256i ff_transcode_pack32(unsigned leads, __m256i group8)
+{
+    __m128i g01 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads & 0xFF]),
+                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 8) & 0xFF]));
+    __m128i g23 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 16) & 0xFF]),
+                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads >> 24]));
+    return _mm256_add_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(g01), g23, 1), group8);
+}
+
 /* The same for 32 positions (AVX2): one pshufb packs the 4 groups of 8, two
  * per 128-bit half; the 4 stores of 8 bytes take their offsets from
  * popcounts of the lead mask's prefixes.  Reads src[0..33), writes at most
@@ -642,13 +656,7 @@ static inline unsigned ff_transcode_ucs1_step32_avx2(const uint8_t *src, uint8_t
     __m256i two = _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16(v, 6), _mm256_set1_epi8((char)0xC0)), c1);
     __m256i cp = _mm256_blendv_epi8(v, two, v);
     unsigned leads = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(v, _mm256_set1_epi8(-65)));
-    __m128i g01 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads & 0xFF]),
-                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 8) & 0xFF]));
-    __m128i g23 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 16) & 0xFF]),
-                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads >> 24]));
-    /* The second group of each half reads its half's bytes 8-15. */
-    __m256i pattern = _mm256_add_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(g01), g23, 1),
-                                      _mm256_setr_epi64x(0, 0x0808080808080808, 0, 0x0808080808080808));
+    __m256i pattern = ff_transcode_pack32(leads, _mm256_setr_epi64x(0, 0x0808080808080808, 0, 0x0808080808080808));
     cp = _mm256_shuffle_epi8(cp, pattern);
     __m128i h0 = _mm256_castsi256_si128(cp), h1 = _mm256_extracti128_si256(cp, 1);
     _mm_storel_epi64((__m128i *)dst, h0);
@@ -799,12 +807,7 @@ static inline unsigned ff_transcode_ucs2_two32_avx2(const ff_transcode_ucs2 *k, 
     lo = _mm256_blendv_epi8(v, lo, v);
     __m256i hi = _mm256_subs_epu8(_mm256_and_si256(_mm256_srli_epi16(v, 2), k->low6_8), k->lead_base);
     unsigned leads = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(v, k->above_continuation256));
-    __m128i g01 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads & 0xFF]),
-                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 8) & 0xFF]));
-    __m128i g23 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&ff_transcode_pack[(leads >> 16) & 0xFF]),
-                                     _mm_loadl_epi64((const __m128i *)&ff_transcode_pack[leads >> 24]));
-    /* The second group of each half reads its half's bytes 8-15. */
-    __m256i pattern = _mm256_add_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(g01), g23, 1), k->group8);
+    __m256i pattern = ff_transcode_pack32(leads, k->group8);
     __m256i plo = _mm256_shuffle_epi8(lo, pattern);
     __m256i phi = _mm256_shuffle_epi8(hi, pattern);
     __m256i u0 = _mm256_unpacklo_epi8(plo, phi); /* groups 0 and 2 */
